@@ -1,0 +1,92 @@
+"""Alignment of a model's value profile with human values, per language, with bootstrap intervals.
+
+Agreement is the share of questions where the model's choice matches the human choice;
+the Spearman correlation compares model scores with the mapped human means. Both get a
+percentile bootstrap confidence interval over questions (scipy.stats.bootstrap).
+A question with several probes in a language (Arora et al.'s sub-items) counts once,
+with the mean of its probes' scores.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+
+def question_scores(scores: pl.DataFrame) -> pl.DataFrame:
+    """Mean score per model, language and question, and the choice it implies."""
+    return (
+        scores.group_by("model", "scoring_method", "probe_lang", "question_id")
+        .agg(score=pl.col("score").mean(), n_probes=pl.len())
+        .with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B")))
+        .sort("model", "probe_lang", "question_id")
+    )
+
+
+def _spearman(model_scores: np.ndarray, human_scores: np.ndarray) -> float:
+    with warnings.catch_warnings():
+        # A resample whose scores are all equal has no defined rank correlation: nan, by design.
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return stats.spearmanr(model_scores, human_scores).statistic
+
+
+def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: float, seed: int) -> tuple[float, float]:
+    if len(data[0]) < 3:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (stats.DegenerateDataWarning, RuntimeWarning))
+        result = stats.bootstrap(
+            data,
+            statistic,
+            paired=True,
+            vectorized=False,
+            n_resamples=resamples,
+            confidence_level=level,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def align(
+    scores: pl.DataFrame, humans: pl.DataFrame, *, resamples: int, confidence_level: float, seed: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-question comparison table and per-language alignment table for one or more models."""
+    paired = question_scores(scores).join(
+        humans.select("probe_lang", "question_id", "country", "human_score", "human_choice", "survey_data"),
+        on=["probe_lang", "question_id"],
+        how="inner",
+    )
+    paired = paired.with_columns(agree=pl.col("choice") == pl.col("human_choice"))
+    records = []
+    for (model, method, lang), group in paired.group_by(
+        "model", "scoring_method", "probe_lang", maintain_order=True
+    ):
+        agree = group["agree"].cast(pl.Float64).to_numpy()
+        model_scores = group["score"].to_numpy()
+        human_scores = group["human_score"].to_numpy()
+        agreement_ci = _interval((agree,), np.mean, resamples, confidence_level, seed)
+        spearman = stats.spearmanr(model_scores, human_scores) if len(agree) >= 3 else None
+        spearman_ci = _interval((model_scores, human_scores), _spearman, resamples, confidence_level, seed)
+        records.append(
+            {
+                "model": model,
+                "scoring_method": method,
+                "probe_lang": lang,
+                "country": group["country"][0],
+                "n_questions": group.height,
+                "agreement": float(agree.mean()),
+                "agreement_low": agreement_ci[0],
+                "agreement_high": agreement_ci[1],
+                "spearman": float(spearman.statistic) if spearman else float("nan"),
+                "spearman_p": float(spearman.pvalue) if spearman else float("nan"),
+                "spearman_low": spearman_ci[0],
+                "spearman_high": spearman_ci[1],
+                "confidence_level": confidence_level,
+                "survey_data": group["survey_data"][0],
+            }
+        )
+    return paired.sort("model", "probe_lang", "question_id"), pl.DataFrame(records).sort("model", "probe_lang")

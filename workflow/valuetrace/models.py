@@ -1,0 +1,197 @@
+"""Masked language models: loading any Hugging Face masked LM, and building a tiny one for the demo.
+
+Loading takes a hub name or a local ``save_pretrained`` directory; a model without a
+trained masked-LM head is refused, because its value scores would be noise.
+
+Building trains a tokenizer with ``tokenizers`` (Unigram for XLM-R style, WordPiece for
+BERT style), hands its vocabulary to the transformers tokenizer class of that family so
+the saved tokenizer behaves exactly like the real one, and pretrains a small model of
+that family from a config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, models as tokenizer_models, normalizers, pre_tokenizers, trainers
+from transformers import (
+    AutoConfig,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    BertTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
+    XLMRobertaTokenizer,
+)
+from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+from valuetrace.errors import InputError
+from valuetrace.training import train_masked_lm
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = ("xlm-roberta", "bert")
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The masked LM and tokenizer at ``source`` (hub name or local directory), in eval mode."""
+    try:
+        config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise InputError(f"model {source!r}: cannot load its config ({error})") from error
+    if config.model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        raise InputError(
+            f"model {source!r}: model type {config.model_type!r} has no masked-LM head in "
+            "transformers; value probing needs a masked LM such as xlm-roberta or bert"
+        )
+    model, loading = AutoModelForMaskedLM.from_pretrained(
+        source, trust_remote_code=False, output_loading_info=True
+    )
+    if loading["missing_keys"]:
+        missing = sorted(loading["missing_keys"])
+        raise InputError(
+            f"model {source!r}: the checkpoint has no trained masked-LM head "
+            f"(weights missing: {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''})"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    if tokenizer.mask_token is None:
+        raise InputError(f"model {source!r}: its tokenizer has no mask token")
+    model.to(resolve_device(device)).eval()
+    return model, tokenizer
+
+
+def train_tokenizer(texts: list[str], architecture: str, vocab_size: int) -> PreTrainedTokenizerBase:
+    """A tokenizer of the family of ``architecture`` trained on ``texts``."""
+    if architecture == "xlm-roberta":
+        # XLM-R's tokenizer is a SentencePiece Unigram model over Metaspace pre-tokens;
+        # XLMRobertaTokenizer adds its own normaliser, specials and <mask> around the vocabulary.
+        unigram = Tokenizer(tokenizer_models.Unigram())
+        unigram.normalizer = normalizers.NFKC()
+        unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size,
+            special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+            unk_token="<unk>",
+            show_progress=False,
+        )
+        unigram.train_from_iterator(texts, trainer)
+        vocab = json.loads(unigram.to_str())["model"]["vocab"]
+        return XLMRobertaTokenizer(vocab=[(piece, score) for piece, score in vocab])
+    if architecture == "bert":
+        wordpiece = Tokenizer(tokenizer_models.WordPiece(unk_token="[UNK]"))
+        # Cased and accent-preserving: lowercasing and accent stripping damage Bengali, Urdu
+        # and Vietnamese text (the reason multilingual BERT is cased).
+        wordpiece.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+        wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size,
+            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+            show_progress=False,
+        )
+        wordpiece.train_from_iterator(texts, trainer)
+        return BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=False, strip_accents=False)
+    raise InputError(f"architecture {architecture!r} is not one of {ARCHITECTURES}")
+
+
+def tiny_model(
+    architecture: str,
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    hidden_size: int,
+    layers: int,
+    heads: int,
+    intermediate_size: int,
+    max_length: int,
+    seed: int,
+) -> PreTrainedModel:
+    """A freshly initialised masked LM of ``architecture`` sized for ``tokenizer``."""
+    common = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate_size,
+        pad_token_id=tokenizer.pad_token_id,
+        type_vocab_size=1 if architecture == "xlm-roberta" else 2,
+    )
+    torch.manual_seed(seed)
+    if architecture == "xlm-roberta":
+        # XLM-R numbers positions from padding_idx + 1, so it needs two extra positions.
+        config = XLMRobertaConfig(
+            **common,
+            max_position_embeddings=max_length + 2,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+        return XLMRobertaForMaskedLM(config)
+    config = BertConfig(**common, max_position_embeddings=max_length)
+    return BertForMaskedLM(config)
+
+
+def build_model(
+    texts: list[str],
+    out_dir: Path,
+    *,
+    architecture: str,
+    vocab_size: int,
+    hidden_size: int,
+    layers: int,
+    heads: int,
+    intermediate_size: int,
+    max_length: int,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+) -> None:
+    """Train a tokenizer and pretrain a tiny masked LM on ``texts``; save both to ``out_dir``."""
+    if not texts:
+        raise InputError("the pretraining corpus is empty")
+    log.info("training a %s tokenizer (vocabulary %d) on %d sentences", architecture, vocab_size, len(texts))
+    tokenizer = train_tokenizer(texts, architecture, vocab_size)
+    model = tiny_model(
+        architecture,
+        tokenizer,
+        hidden_size=hidden_size,
+        layers=layers,
+        heads=heads,
+        intermediate_size=intermediate_size,
+        max_length=max_length,
+        seed=seed,
+    )
+    log.info("pretraining %d parameters for %d steps", model.num_parameters(), steps)
+    work_dir = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    try:
+        train_masked_lm(
+            model,
+            tokenizer,
+            texts,
+            output_dir=work_dir / "trainer",
+            steps=steps,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            max_length=max_length,
+            seed=seed,
+        )
+        model.save_pretrained(work_dir / "model")
+        tokenizer.save_pretrained(work_dir / "model")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        # The finished model appears under its final name only once it is complete.
+        (work_dir / "model").rename(out_dir)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)

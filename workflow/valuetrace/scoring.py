@@ -1,0 +1,171 @@
+"""Value scores of probes under a masked LM: log P(A) - log P(B) at the mask.
+
+Options are located in the *filled* sentence through the tokenizer's offset mapping, so an
+option is tokenised in its real context (XLM-R's leading-space pieces, BERT's ``##``
+continuations) and the model's own mask token is used whatever it is called.
+
+Two methods for options of several tokens:
+
+``joint``
+    every token of the option is replaced by the mask token at once, and log P(option) is
+    the sum of the log-probabilities of its tokens at those positions. For single-token
+    options this is the classic cloze score.
+``pll``
+    pseudo-log-likelihood of the whole filled sentence (Salazar et al. 2020): each token
+    masked in turn, log-probabilities summed.
+
+Every distinct masked input is run once: when both options are single tokens in the same
+context their masked inputs are identical, so one forward pass scores both.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+import torch
+from tqdm import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from valuetrace.errors import InputError
+from valuetrace.probes import MASK
+
+log = logging.getLogger(__name__)
+
+METHODS = ("joint", "pll")
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Which log-probability to read from which masked input, and for which probe option."""
+
+    probe: int
+    option: str
+    masked_input: tuple[int, ...]
+    position: int
+    target: int
+
+
+def option_positions(
+    tokenizer: PreTrainedTokenizerBase, sentence: str, option: str, max_length: int
+) -> tuple[list[int], list[int]]:
+    """Token ids of ``sentence`` filled with ``option`` and the positions of the option's tokens."""
+    start = sentence.index(MASK)
+    end = start + len(option)
+    encoding = tokenizer(
+        sentence.replace(MASK, option), return_offsets_mapping=True, truncation=True, max_length=max_length
+    )
+    positions = [
+        i
+        for i, (first, last) in enumerate(encoding["offset_mapping"])
+        if last > first and first < end and last > start
+    ]
+    return encoding["input_ids"], positions
+
+
+def readouts(
+    tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
+) -> tuple[list[Readout], dict[tuple[int, str], int]]:
+    """All log-probabilities needed to score ``probes``, and each option's token count."""
+    if method not in METHODS:
+        raise InputError(f"scoring method {method!r} is not one of {METHODS}")
+    mask_id = tokenizer.mask_token_id
+    needed: list[Readout] = []
+    n_tokens: dict[tuple[int, str], int] = {}
+    for index, row in enumerate(probes.iter_rows(named=True)):
+        for option in ("a", "b"):
+            ids, positions = option_positions(tokenizer, row["sentence"], row[f"option_{option}"], max_length)
+            if not positions:
+                raise InputError(
+                    f"probe {row['probe_lang']}/{row['probe_id']}: option {option.upper()} "
+                    f"{row[f'option_{option}']!r} is cut off by max_length {max_length}"
+                )
+            n_tokens[index, option] = len(positions)
+            if method == "joint":
+                masked = tuple(mask_id if i in positions else t for i, t in enumerate(ids))
+                needed += [Readout(index, option, masked, p, ids[p]) for p in positions]
+            else:
+                special_mask = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+                for p, token in enumerate(ids):
+                    if not special_mask[p]:
+                        masked = tuple(mask_id if i == p else t for i, t in enumerate(ids))
+                        needed.append(Readout(index, option, masked, p, token))
+    return needed, n_tokens
+
+
+@torch.inference_mode()
+def log_probabilities(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    needed: list[Readout],
+    batch_size: int,
+) -> list[float]:
+    """log P(target at position | masked input) for every readout, one pass per distinct input."""
+    wanted: dict[tuple[int, ...], list[int]] = {}
+    for index, readout in enumerate(needed):
+        wanted.setdefault(readout.masked_input, []).append(index)
+    # Sorting by length keeps padding, and so wasted compute, small.
+    inputs = sorted(wanted, key=len)
+    results = [0.0] * len(needed)
+    device = model.device
+    batches = range(0, len(inputs), batch_size)
+    for start in tqdm(batches, desc="scoring", unit="batch", mininterval=5):
+        batch = inputs[start : start + batch_size]
+        padded = tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt").to(device)
+        logits = model(**padded).logits
+        rows, positions, targets, slots = [], [], [], []
+        for row, ids in enumerate(batch):
+            for index in wanted[ids]:
+                rows.append(row)
+                positions.append(needed[index].position)
+                targets.append(needed[index].target)
+                slots.append(index)
+        selected = torch.log_softmax(logits[rows, positions].float(), dim=-1)
+        values = selected[torch.arange(len(slots)), targets].tolist()
+        for index, value in zip(slots, values):
+            results[index] = value
+    log.info("%d readouts from %d forward passes", len(needed), len(inputs))
+    return results
+
+
+def score_probes(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    probes: pl.DataFrame,
+    *,
+    model_name: str,
+    method: str,
+    batch_size: int,
+    max_length: int,
+) -> pl.DataFrame:
+    """One row per probe: log P(A), log P(B), score = their difference, and the model's choice."""
+    needed, n_tokens = readouts(tokenizer, probes, method, max_length)
+    values = log_probabilities(model, tokenizer, needed, batch_size)
+    totals: dict[tuple[int, str], float] = {}
+    for readout, value in zip(needed, values):
+        key = (readout.probe, readout.option)
+        totals[key] = totals.get(key, 0.0) + value
+    scored = probes.select("probe_lang", "probe_id", "question_id").with_row_index("_probe")
+    scored = scored.with_columns(
+        model=pl.lit(model_name),
+        scoring_method=pl.lit(method),
+        logprob_a=pl.Series([totals[i, "a"] for i in range(probes.height)], dtype=pl.Float64),
+        logprob_b=pl.Series([totals[i, "b"] for i in range(probes.height)], dtype=pl.Float64),
+        n_tokens_a=pl.Series([n_tokens[i, "a"] for i in range(probes.height)], dtype=pl.Int64),
+        n_tokens_b=pl.Series([n_tokens[i, "b"] for i in range(probes.height)], dtype=pl.Int64),
+    )
+    scored = scored.with_columns(score=pl.col("logprob_a") - pl.col("logprob_b"))
+    return scored.with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B"))).select(
+        "model",
+        "probe_lang",
+        "probe_id",
+        "question_id",
+        "scoring_method",
+        "logprob_a",
+        "logprob_b",
+        "score",
+        "choice",
+        "n_tokens_a",
+        "n_tokens_b",
+    )
