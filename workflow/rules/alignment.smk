@@ -10,9 +10,11 @@ rule alignment:
         resamples=config["alignment"].get("bootstrap_resamples", 2000),
         level=config["alignment"].get("confidence_level", 0.95),
         seed=config["alignment"].get("seed", 0),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/alignment.log",
     shell:
-        "valuetrace align --scores {input.scores} --humans {input.humans}"
+        "{VALUETRACE} align --scores {input.scores} --humans {input.humans}"
         " --resamples {params.resamples} --confidence-level {params.level} --seed {params.seed}"
         " --out-questions {output.questions} --out-languages {output.languages} > {log} 2>&1"

@@ -1,9 +1,25 @@
 import re
+import sys
 from pathlib import Path
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+LIBRARY = Path(workflow.basedir) / "workflow"
+sys.path.insert(0, str(LIBRARY))
+
 from valuetrace.settings import check_config
+
+# Jobs call the library's command line with the interpreter that runs Snakemake, so a
+# virtual environment works without activating it. Under --software-deployment-method
+# conda, each rule's environment (envs/valuetrace.yaml) brings python and the stack;
+# the library itself always comes from this checkout.
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    VALUETRACE = "python -m valuetrace"
+else:
+    VALUETRACE = f"{sys.executable} -m valuetrace"
+# (Braces doubled twice: once for this f-string, once for Snakemake's formatting of the prefix.)
+shell.prefix(f"export PYTHONPATH={LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config, Path.cwd())

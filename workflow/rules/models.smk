@@ -7,10 +7,12 @@ rule pretraining_corpus:
     params:
         sentences_per_option=config.get("pretraining_corpus", {}).get("sentences_per_option"),
         seed=config.get("pretraining_corpus", {}).get("seed"),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/pretraining_corpus.log",
     shell:
-        "valuetrace corpus pretraining --probes {input.probes}"
+        "{VALUETRACE} corpus pretraining --probes {input.probes}"
         " --sentences-per-option {params.sentences_per_option} --seed {params.seed}"
         " --out {output} > {log} 2>&1"
 
@@ -23,10 +25,12 @@ rule build_model:
         directory("results/models/{model}"),
     params:
         build=build_params,
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/build_model/{model}.log",
     shell:
-        "valuetrace model build --corpus {input.corpus} --out {output}"
+        "{VALUETRACE} model build --corpus {input.corpus} --out {output}"
         " --architecture {params.build[architecture]} --vocab-size {params.build[vocab_size]}"
         " --hidden-size {params.build[hidden_size]} --layers {params.build[layers]}"
         " --heads {params.build[heads]} --intermediate-size {params.build[intermediate_size]}"

@@ -13,10 +13,12 @@ rule compile_probes:
             if config["probes"].get("skip_defective_rows", False)
             else ""
         ),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/compile_probes.log",
     shell:
-        "valuetrace probes compile --probes {input.probes} --questions {input.questions}"
+        "{VALUETRACE} probes compile --probes {input.probes} --questions {input.questions}"
         " --languages {params.languages} --format {params.format} {params.skip}"
         " --out {output} > {log} 2>&1"
 
@@ -33,9 +35,11 @@ rule score_probes:
         method=config["scoring"]["method"],
         batch_size=config["scoring"].get("batch_size", 64),
         max_length=config["scoring"].get("max_length", 128),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/score_probes/{model}.log",
     shell:
-        "valuetrace score --model {params.source} --model-name {wildcards.model}"
+        "{VALUETRACE} score --model {params.source} --model-name {wildcards.model}"
         " --probes {input.probes} --method {params.method} --batch-size {params.batch_size}"
         " --max-length {params.max_length} --out {output} > {log} 2>&1"

@@ -7,10 +7,12 @@ rule plot_alignment:
             caption="../report/alignment.rst",
             category="1. Alignment with the survey",
         ),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/plot_alignment.log",
     shell:
-        "valuetrace plot alignment --table {input} --out {output} > {log} 2>&1"
+        "{VALUETRACE} plot alignment --table {input} --out {output} > {log} 2>&1"
 
 
 rule plot_scores:
@@ -25,10 +27,12 @@ rule plot_scores:
         ),
     params:
         title="Value scores of {model}: log P(A) - log P(B) (positive = option A)",
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/plot_scores/{model}.log",
     shell:
-        "valuetrace plot heatmap --table {input} --value score --title '{params.title}'"
+        "{VALUETRACE} plot heatmap --table {input} --value score --title '{params.title}'"
         " --out {output} > {log} 2>&1"
 
 
@@ -47,10 +51,12 @@ rule plot_human_values:
             if "synthetic" in config["survey"]
             else "Human values (WVS-7)"
         ),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/plot_human_values.log",
     shell:
-        "valuetrace plot heatmap --table {input} --value human_score --title '{params.title}'"
+        "{VALUETRACE} plot heatmap --table {input} --value human_score --title '{params.title}'"
         " --out {output} > {log} 2>&1"
 
 
@@ -65,7 +71,9 @@ rule report_table:
             category="4. Tables",
             labels={"table": "{table}"},
         ),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/report_table/{table}.log",
     shell:
-        "valuetrace table csv {input} {output} > {log} 2>&1"
+        "{VALUETRACE} table csv {input} {output} > {log} 2>&1"

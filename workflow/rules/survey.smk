@@ -8,10 +8,12 @@ rule synthetic_survey:
         countries=sorted({config["countries"][lang] for lang in LANGUAGES}),
         respondents=config["survey"].get("synthetic", {}).get("respondents_per_country"),
         seed=config["survey"].get("synthetic", {}).get("seed"),
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/synthetic_survey.log",
     shell:
-        "valuetrace survey synthetic --questions {input.questions} --countries {params.countries}"
+        "{VALUETRACE} survey synthetic --questions {input.questions} --countries {params.countries}"
         " --respondents {params.respondents} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -25,8 +27,10 @@ rule human_values:
     params:
         countries=country_pairs(),
         synthetic="--synthetic" if "synthetic" in config["survey"] else "",
+    conda:
+        "../../envs/valuetrace.yaml"
     log:
         "results/logs/human_values.log",
     shell:
-        "valuetrace survey humans --survey {input.survey} --questions {input.questions}"
+        "{VALUETRACE} survey humans --survey {input.survey} --questions {input.questions}"
         " --countries {params.countries} {params.synthetic} --out {output} > {log} 2>&1"

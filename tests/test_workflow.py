@@ -1,0 +1,123 @@
+"""End-to-end runs of the Snakemake workflow on small configs, in a temporary working directory."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from valuetrace.tables import check_table
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def snakemake(workdir: Path, config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(config),
+        "--cores", "2",
+        *args,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def planned_jobs(workdir: Path, config: Path) -> dict[str, int]:
+    """Rule -> number of jobs that a dry run would execute (empty when nothing is to be done)."""
+    output = snakemake(workdir, config, "--dry-run").stdout
+    if "Job stats:" not in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        match = re.fullmatch(r"(\S+)\s+(\d+)", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def small_config(tmp_path: Path, bert_dir: Path, **changes) -> Path:
+    """The demo config cut down to three languages, a short build and a local BERT directory."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["languages"] = ["en", "de", "ko"]
+    config["countries"] = {lang: config["countries"][lang] for lang in config["languages"]}
+    config["probes"]["path"] = str(REPO / "config" / "probes")
+    config["probes"]["questions"] = str(REPO / "config" / "probes" / "questions.tsv")
+    config["models"] = {
+        "tiny-xlmr": {"build": {**config["models"]["tiny-xlmr"]["build"], "steps": 30, "vocab_size": 1500}},
+        "local-bert": {"source": str(bert_dir)},
+    }
+    config["pretraining_corpus"]["sentences_per_option"] = 2
+    config["survey"]["synthetic"]["respondents_per_country"] = 60
+    config["alignment"]["bootstrap_resamples"] = 200
+    for dotted, value in changes.items():
+        node = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.slow
+def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dirs):
+    workdir = tmp_path / "run"
+    config = small_config(tmp_path, tiny_model_dirs["bert"])
+    snakemake(workdir, config)
+
+    scores = {model: pl.read_parquet(workdir / f"results/scores/{model}.parquet") for model in ("tiny-xlmr", "local-bert")}
+    for table in scores.values():
+        check_table(table, "scores")
+        assert set(table["probe_lang"]) == {"en", "de", "ko"}
+        assert table.height == 3 * 27
+    alignment = pl.read_parquet(workdir / "results/tables/alignment.parquet")
+    check_table(alignment, "alignment")
+    assert alignment.height == 2 * 3
+    assert alignment["survey_data"].str.contains("synthetic").all()
+    assert ((alignment["agreement_low"] <= alignment["agreement"]) & (alignment["agreement"] <= alignment["agreement_high"])).all()
+
+    assert planned_jobs(workdir, config) == {}
+
+    report = workdir / "results/report.html"
+    snakemake(workdir, config, "--report", str(report))
+    html = report.read_text()
+    for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png"):
+        assert figure in html
+    assert "SYNTHETIC" in html
+
+    # A changed scoring setting reruns scoring and what depends on it, nothing upstream.
+    changed = small_config(tmp_path, tiny_model_dirs["bert"], **{"scoring.method": "pll"})
+    jobs = planned_jobs(workdir, changed)
+    assert jobs.get("score_probes") == 2
+    assert {"compile_probes", "build_model", "pretraining_corpus", "human_values", "synthetic_survey"}.isdisjoint(jobs)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"probes.colour": "blue"}, "colour"),
+        ({"scoring.method": "average"}, "average"),
+        ({"languages": ["en", "de", "ko", "xx"]}, "countries"),
+        ({"probes.path": "/nonexistent/probes"}, "probes.path"),
+    ],
+)
+def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, change, message):
+    workdir = tmp_path / "run"
+    config = small_config(tmp_path, tmp_path, **change)
+    result = snakemake(workdir, config, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert message in result.stderr + result.stdout
+    assert not (workdir / "results").exists()

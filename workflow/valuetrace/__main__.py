@@ -1,0 +1,5 @@
+import sys
+
+from valuetrace.cli import main
+
+sys.exit(main())
