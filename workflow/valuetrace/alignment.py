@@ -48,7 +48,16 @@ def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: fl
             method="percentile",
             rng=np.random.default_rng(seed),
         )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    # scipy's percentiles are nan as soon as one resample's statistic is (a resample of one
+    # repeated question has no rank correlation), which is likely with few questions; the
+    # interval is taken over the resamples where the statistic is defined.
+    values = result.bootstrap_distribution
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def align(

@@ -100,7 +100,10 @@ def _survey_synthetic(args) -> int:
 def _survey_humans(args) -> int:
     from valuetrace import probes, survey, tables
 
-    countries = dict(pair.split("=", 1) for pair in args.countries)
+    malformed = [pair for pair in args.countries if pair.count("=") != 1]
+    if malformed:
+        raise InputError(f"--countries {malformed[0]!r}: expected LANG=CODE, such as de=DEU")
+    countries = dict(pair.split("=") for pair in args.countries)
     questions = probes.read_questions(Path(args.questions))
     path = Path(args.survey)
     respondents = survey.read_respondents(path, questions["question_id"].to_list())

@@ -89,7 +89,8 @@ def language_of(path: Path) -> str:
 
 def _read_tsv(path: Path) -> list[list[str]]:
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
+        # utf-8-sig: a byte order mark (spreadsheet exports) must not hide the header.
+        with path.open(encoding="utf-8-sig", newline="") as handle:
             return [row for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)]
     except UnicodeDecodeError as error:
         raise InputError(f"{path}: not UTF-8 text ({error})") from error
@@ -273,6 +274,14 @@ def compile_probes(
     for file in probe_files(path):
         probe_file = read_probe_file(file, fmt)
         by_language.setdefault(probe_file.language, []).append(probe_file)
+    several = {lang: files for lang, files in by_language.items() if lang in languages and len(files) > 1}
+    if several:
+        lang, files = next(iter(several.items()))
+        raise InputError(
+            f"{path}: several probe files for language {lang!r} ({', '.join(str(f.path) for f in files)}); "
+            "point probes.path at a folder with one file per language (e.g. Arora et al.'s WVS folder, "
+            "not its parent, whose Hofstede items would be read as WVS questions)"
+        )
     missing = [lang for lang in languages if lang not in by_language]
     if missing:
         raise InputError(f"{path}: no probe file for languages {missing} (config key 'languages')")

@@ -1,0 +1,219 @@
+"""Alignment of model scores with human values: agreement, Spearman, bootstrap intervals."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from valuetrace import alignment, cli, tables
+
+RESAMPLES = 300
+
+
+def scores_table(model: str, lang: str, scores: dict[str, float], method: str = "joint") -> pl.DataFrame:
+    """One score per probe; probe ids like Q106a belong to question Q106."""
+    probe_ids = list(scores)
+    return pl.DataFrame(
+        {
+            "model": model,
+            "probe_lang": lang,
+            "probe_id": probe_ids,
+            "question_id": [p.rstrip("abcdefgh") for p in probe_ids],
+            "scoring_method": method,
+            "score": [float(scores[p]) for p in probe_ids],
+        }
+    )
+
+
+def humans_table(lang: str, country: str, human: dict[str, float], survey_data: str = "synthetic test") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "probe_lang": lang,
+            "country": country,
+            "question_id": list(human),
+            "human_score": [float(v) for v in human.values()],
+            "human_choice": ["A" if v > 0 else "B" for v in human.values()],
+            "survey_data": survey_data,
+        }
+    )
+
+
+def run(scores: pl.DataFrame, humans: pl.DataFrame, seed: int = 0, resamples: int = RESAMPLES):
+    return alignment.align(scores, humans, resamples=resamples, confidence_level=0.9, seed=seed)
+
+
+HUMAN = {"Q1": 0.8, "Q4": -0.4, "Q5": 0.3, "Q6": -0.9, "Q8": 0.1, "Q17": -0.2, "Q19": 0.6, "Q21": -0.7}
+
+
+def test_agreement_is_the_hand_counted_share():
+    # Model choices A B B B A A B A against human A B A B A B A B:
+    # agree on Q1, Q4, Q6, Q8 -> 4 of 8 questions.
+    model = {"Q1": 1.2, "Q4": -0.3, "Q5": -2.0, "Q6": -0.1, "Q8": 0.5, "Q17": 0.4, "Q19": -1.0, "Q21": 0.9}
+    per_question, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", HUMAN))
+    assert per_language.height == 1
+    row = per_language.row(0, named=True)
+    assert row["n_questions"] == 8
+    assert row["agreement"] == pytest.approx(4 / 8)
+    assert (row["model"], row["scoring_method"], row["probe_lang"], row["country"]) == ("m", "joint", "de", "DEU")
+    assert row["survey_data"] == "synthetic test"
+    assert row["confidence_level"] == 0.9
+    agree = dict(zip(per_question["question_id"], per_question["agree"]))
+    assert {q for q, a in agree.items() if a} == {"Q1", "Q4", "Q6", "Q8"}
+    choice = dict(zip(per_question["question_id"], per_question["choice"]))
+    assert choice == {q: ("A" if s > 0 else "B") for q, s in model.items()}
+
+
+def test_monotone_model_gets_spearman_and_agreement_one():
+    model = {q: 5 * h**3 for q, h in HUMAN.items()}  # strictly increasing and sign-preserving
+    _, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", HUMAN))
+    row = per_language.row(0, named=True)
+    assert row["agreement"] == 1.0
+    assert row["spearman"] == pytest.approx(1.0)
+    assert row["spearman_p"] < 0.01
+    assert row["agreement_low"] == row["agreement_high"] == 1.0
+    assert row["spearman_low"] == pytest.approx(1.0)
+    assert row["spearman_high"] == pytest.approx(1.0)
+
+
+def test_reversed_model_gets_spearman_minus_one_and_agreement_zero():
+    model = {q: -h for q, h in HUMAN.items()}
+    _, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", HUMAN))
+    row = per_language.row(0, named=True)
+    assert row["agreement"] == 0.0
+    assert row["spearman"] == pytest.approx(-1.0)
+
+
+def test_interval_of_few_questions_is_defined():
+    # With 4 questions, some resamples draw one question four times; their rank
+    # correlation is undefined and must not make the whole interval undefined.
+    human = {"Q1": 0.8, "Q4": -0.4, "Q5": 0.3, "Q6": -0.9}
+    model = {q: 2 * h for q, h in human.items()}
+    _, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", human))
+    row = per_language.row(0, named=True)
+    assert row["spearman"] == pytest.approx(1.0)
+    assert row["spearman_low"] == pytest.approx(1.0)
+    assert row["spearman_high"] == pytest.approx(1.0)
+
+
+def test_interval_of_two_questions_is_undefined():
+    human = {"Q1": 0.8, "Q4": -0.4}
+    _, per_language = run(scores_table("m", "de", {"Q1": 1.0, "Q4": -1.0}), humans_table("de", "DEU", human))
+    row = per_language.row(0, named=True)
+    assert row["agreement"] == 1.0
+    for column in ["agreement_low", "agreement_high", "spearman", "spearman_low", "spearman_high"]:
+        assert math.isnan(row[column]), column
+
+
+def noisy_inputs(n: int = 20, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(seed)
+    human = {f"Q{i}": float(v) for i, v in enumerate(rng.uniform(-1, 1, n), start=1)}
+    model = {q: h + float(rng.normal(0, 0.6)) for q, h in human.items()}
+    return scores_table("m", "de", model), humans_table("de", "DEU", human)
+
+
+def test_bootstrap_interval_contains_estimate_and_is_deterministic():
+    scores, humans = noisy_inputs()
+    _, first = run(scores, humans, seed=7)
+    _, again = run(scores, humans, seed=7)
+    _, other = run(scores, humans, seed=8)
+    assert first.equals(again)
+    row = first.row(0, named=True)
+    assert 0 < row["agreement"] < 1
+    assert row["agreement_low"] <= row["agreement"] <= row["agreement_high"]
+    assert row["agreement_low"] < row["agreement_high"]
+    assert -1 < row["spearman"] < 1
+    assert row["spearman_low"] <= row["spearman"] <= row["spearman_high"]
+    assert row["spearman_low"] < row["spearman_high"]
+    # The point estimates do not depend on the seed; the interval does.
+    other_row = other.row(0, named=True)
+    assert other_row["agreement"] == row["agreement"]
+    assert other_row["spearman"] == row["spearman"]
+    assert (other_row["spearman_low"], other_row["spearman_high"]) != (row["spearman_low"], row["spearman_high"])
+
+
+def test_wider_confidence_level_gives_wider_interval():
+    scores, humans = noisy_inputs()
+    _, narrow = alignment.align(scores, humans, resamples=RESAMPLES, confidence_level=0.5, seed=1)
+    _, wide = alignment.align(scores, humans, resamples=RESAMPLES, confidence_level=0.99, seed=1)
+    n, w = narrow.row(0, named=True), wide.row(0, named=True)
+    assert w["spearman_low"] <= n["spearman_low"] <= n["spearman_high"] <= w["spearman_high"]
+    assert w["spearman_high"] - w["spearman_low"] > n["spearman_high"] - n["spearman_low"]
+
+
+def test_question_with_several_probes_counts_once_with_mean_score():
+    human = {"Q1": 0.5, "Q106": 0.3, "Q49": -0.6}
+    # Q106a and Q106b average to (2.0 - 1.0) / 2 = 0.5 > 0: choice A, agreeing with the humans.
+    # Counted as two probes, Q106b would disagree and agreement would be 3/4, not 1.
+    model = {"Q1": 1.0, "Q106a": 2.0, "Q106b": -1.0, "Q49": -0.4}
+    per_question, per_language = run(scores_table("m", "bn", model), humans_table("bn", "BGD", human))
+    assert per_question.height == 3
+    q106 = per_question.filter(pl.col("question_id") == "Q106").row(0, named=True)
+    assert q106["score"] == pytest.approx(0.5)
+    assert q106["n_probes"] == 2
+    assert q106["choice"] == "A"
+    assert q106["agree"]
+    row = per_language.row(0, named=True)
+    assert row["n_questions"] == 3
+    assert row["agreement"] == 1.0
+    # Spearman over the 3 question means (1.0, 0.5, -0.4) vs humans (0.5, 0.3, -0.6): same order.
+    assert row["spearman"] == pytest.approx(1.0)
+
+
+def test_models_methods_and_languages_are_kept_apart():
+    human_de = {"Q1": 0.5, "Q4": -0.5, "Q5": 0.2}
+    human_tr = {"Q1": -0.5, "Q4": 0.5, "Q5": 0.2}
+    scores = pl.concat(
+        [
+            scores_table("a", "de", {"Q1": 1.0, "Q4": -1.0, "Q5": 1.0}),
+            scores_table("a", "tr", {"Q1": 1.0, "Q4": -1.0, "Q5": 1.0}),
+            scores_table("b", "de", {"Q1": -1.0, "Q4": -2.0, "Q5": -0.5}, method="pll"),
+        ]
+    )
+    humans = pl.concat([humans_table("de", "DEU", human_de), humans_table("tr", "TUR", human_tr)])
+    per_question, per_language = run(scores, humans)
+    result = {
+        (r["model"], r["scoring_method"], r["probe_lang"]): (r["country"], r["agreement"])
+        for r in per_language.iter_rows(named=True)
+    }
+    assert result == {
+        ("a", "joint", "de"): ("DEU", 1.0),
+        ("a", "joint", "tr"): ("TUR", pytest.approx(1 / 3)),
+        ("b", "pll", "de"): ("DEU", pytest.approx(1 / 3)),
+    }
+    assert per_question.height == 9
+
+
+def test_questions_without_human_value_are_left_out():
+    human = {"Q1": 0.5, "Q4": -0.5, "Q5": 0.2}
+    model = {"Q1": 1.0, "Q4": -1.0, "Q5": 1.0, "Q999": -3.0}
+    per_question, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", human))
+    assert "Q999" not in set(per_question["question_id"])
+    assert per_language["n_questions"].to_list() == [3]
+    assert per_language["agreement"].to_list() == [1.0]
+
+
+def test_outputs_match_their_table_schemas():
+    scores, humans = noisy_inputs(n=6)
+    per_question, per_language = run(scores, humans)
+    tables.check_table(per_question, "question_alignment")
+    tables.check_table(per_language, "alignment")
+
+
+def test_cli_align(tmp_path: Path):
+    scores, humans = noisy_inputs(n=10)
+    scores_path, humans_path = tmp_path / "m.parquet", tmp_path / "humans.parquet"
+    scores.write_parquet(scores_path)
+    humans.write_parquet(humans_path)
+    out_q, out_l = tmp_path / "q.parquet", tmp_path / "l.parquet"
+    code = cli.main(
+        ["align", "--scores", str(scores_path), "--humans", str(humans_path), "--resamples", "200",
+         "--confidence-level", "0.9", "--seed", "3", "--out-questions", str(out_q), "--out-languages", str(out_l)]
+    )
+    assert code == 0
+    expected_q, expected_l = alignment.align(scores, humans, resamples=200, confidence_level=0.9, seed=3)
+    assert pl.read_parquet(out_l).equals(expected_l)
+    assert pl.read_parquet(out_q).equals(expected_q)
