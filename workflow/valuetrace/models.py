@@ -47,27 +47,46 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
 def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The masked LM and tokenizer at ``source`` (hub name or local directory), in eval mode."""
     try:
         config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError) as error:
-        raise InputError(f"model {source!r}: cannot load its config ({error})") from error
+        if not Path(source).exists():
+            raise InputError(
+                f"model {source!r}: no such local directory, and no model of that name could be "
+                f"loaded from the hub ({_one_line(error)})"
+            ) from error
+        raise InputError(f"model {source!r}: cannot load its config ({_one_line(error)})") from error
     if config.model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
         raise InputError(
             f"model {source!r}: model type {config.model_type!r} has no masked-LM head in "
             "transformers; value probing needs a masked LM such as xlm-roberta or bert"
         )
-    model, loading = AutoModelForMaskedLM.from_pretrained(
-        source, trust_remote_code=False, output_loading_info=True
-    )
+    try:
+        model, loading = AutoModelForMaskedLM.from_pretrained(
+            source, trust_remote_code=False, output_loading_info=True
+        )
+    except OSError as error:
+        raise InputError(f"model {source!r}: cannot load its weights ({_one_line(error)})") from error
     if loading["missing_keys"]:
         missing = sorted(loading["missing_keys"])
         raise InputError(
             f"model {source!r}: the checkpoint has no trained masked-LM head "
             f"(weights missing: {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''})"
         )
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise InputError(f"model {source!r}: cannot load its tokenizer ({_one_line(error)})") from error
+    # Without tokenizer files transformers builds an empty tokenizer that maps every word
+    # to the unknown token, which would make every score 0.
+    if len(tokenizer) <= len(tokenizer.all_special_ids):
+        raise InputError(f"model {source!r}: no tokenizer files (its tokenizer has no vocabulary)")
     if tokenizer.mask_token is None:
         raise InputError(f"model {source!r}: its tokenizer has no mask token")
     model.to(resolve_device(device)).eval()
@@ -82,14 +101,20 @@ def train_tokenizer(texts: list[str], architecture: str, vocab_size: int) -> Pre
         unigram = Tokenizer(tokenizer_models.Unigram())
         unigram.normalizer = normalizers.NFKC()
         unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+        specials = ["<s>", "<pad>", "</s>", "<unk>"]
         trainer = trainers.UnigramTrainer(
             vocab_size=vocab_size,
-            special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+            special_tokens=specials,
             unk_token="<unk>",
             show_progress=False,
         )
         unigram.train_from_iterator(texts, trainer)
         vocab = json.loads(unigram.to_str())["model"]["vocab"]
+        # The trainer lists pieces of equal score in hash-map order, which changes from run to
+        # run; ordering the pieces (after the specials) by text makes their ids reproducible.
+        vocab = [entry for entry in vocab if entry[0] in specials] + sorted(
+            (entry for entry in vocab if entry[0] not in specials), key=lambda entry: entry[0]
+        )
         return XLMRobertaTokenizer(vocab=[(piece, score) for piece, score in vocab])
     if architecture == "bert":
         wordpiece = Tokenizer(tokenizer_models.WordPiece(unk_token="[UNK]"))
@@ -97,9 +122,16 @@ def train_tokenizer(texts: list[str], architecture: str, vocab_size: int) -> Pre
         # and Vietnamese text (the reason multilingual BERT is cased).
         wordpiece.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
         wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        # The trainer numbers continuation pieces ("##x") in hash-map order and breaks ties
+        # between merges by those numbers, so the same texts give different vocabularies
+        # (huggingface/tokenizers#1794). Listing every continuation character up front, in
+        # sorted order, fixes their numbers; it also lets any word of known characters be
+        # spelled out instead of becoming [UNK].
+        characters = {c for text in texts for c in wordpiece.normalizer.normalize_str(text) if not c.isspace()}
+        continuations = [f"##{c}" for c in sorted(characters)]
         trainer = trainers.WordPieceTrainer(
             vocab_size=vocab_size,
-            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *continuations],
             show_progress=False,
         )
         wordpiece.train_from_iterator(texts, trainer)
@@ -173,6 +205,8 @@ def build_model(
         max_length=max_length,
         seed=seed,
     )
+    # Like a hub tokenizer, the saved one declares how many tokens its model can take.
+    tokenizer.model_max_length = max_length
     log.info("pretraining %d parameters for %d steps", model.num_parameters(), steps)
     work_dir = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(work_dir, ignore_errors=True)

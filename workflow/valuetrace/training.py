@@ -16,6 +16,8 @@ from transformers import (
 
 
 def tokenized_dataset(texts: list[str], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
+    # A longer input than the model has positions for would crash inside the model.
+    max_length = min(max_length, tokenizer.model_max_length)
     dataset = Dataset.from_dict({"text": texts})
     return dataset.map(
         lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),

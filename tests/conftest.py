@@ -1,0 +1,94 @@
+"""Fixtures shared by the test modules: the shipped probes and two tiny masked LMs built here.
+
+Nothing is downloaded: the models are randomly initialised from a config, with a tokenizer
+trained locally on the shipped probes, and saved with ``save_pretrained`` so that tests load
+them the way the workflow does, through ``valuetrace.models.load_masked_lm``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Tests never reach a model or dataset hub; a hub lookup fails at once instead of retrying.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+import pytest
+import torch
+
+from valuetrace.corpus import balanced_probe_corpus
+from valuetrace.models import ARCHITECTURES, tiny_model, train_tokenizer
+from valuetrace.probes import LANGUAGE_NAMES, compile_probes
+
+# The test models are tiny: one thread computes them as fast as two, and unlike two it does
+# not slow to a crawl (OpenMP spin-waiting) when other processes share the CPU cores.
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parent.parent
+PROBES_DIR = REPO / "config" / "probes"
+QUESTIONS = PROBES_DIR / "questions.tsv"
+
+# Latin (en, vi), Bengali, Greek, Persian and Urdu (Arabic script), Korean, Serbian Cyrillic.
+SHIPPED_LANGUAGES = ["en", "bn", "el", "fa", "ko", "sr", "ur", "vi"]
+
+# Sizes of the tiny models: big enough for every mechanism, small enough to score hundreds
+# of probes in well under a second on two CPU cores.
+TINY_VOCAB_SIZE = 1500
+TINY_MAX_LENGTH = 64
+TINY_SIZES = dict(hidden_size=32, layers=1, heads=2, intermediate_size=64, max_length=TINY_MAX_LENGTH, seed=0)
+
+
+@lru_cache(maxsize=None)
+def compiled_probes(languages: tuple[str, ...]) -> pl.DataFrame:
+    """The shipped probe table for ``languages`` (cached: compiling is pure)."""
+    table, skipped = compile_probes(PROBES_DIR, QUESTIONS, list(languages))
+    assert not skipped, f"the shipped probes have defective rows: {skipped}"
+    return table
+
+
+def shipped_texts() -> list[str]:
+    """Every shipped probe of every language, filled once with option A and once with B."""
+    probes = compiled_probes(tuple(sorted(LANGUAGE_NAMES)))
+    return balanced_probe_corpus(probes, sentences_per_option=1, seed=0)["text"].to_list()
+
+
+@pytest.fixture(scope="session")
+def shipped_probes() -> pl.DataFrame:
+    """The compiled shipped probes (``compile_probes`` output) for ``SHIPPED_LANGUAGES``.
+
+    Eight languages, 27 probes each, covering Latin, Bengali, Greek, Arabic (Persian and
+    Urdu), Hangul and Cyrillic script, with single- and multi-token options. Treat it as
+    read-only: it is shared by every test of the session.
+    """
+    return compiled_probes(tuple(SHIPPED_LANGUAGES))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Two tiny, randomly initialised masked LMs saved with ``save_pretrained``.
+
+    Returns ``{"xlm-roberta": Path, "bert": Path}``: an ``XLMRobertaForMaskedLM`` with a
+    Unigram tokenizer (mask ``<mask>``, leading-space ``▁`` pieces) and a ``BertForMaskedLM``
+    with a cased WordPiece tokenizer (mask ``[MASK]``, ``##`` continuations). Both
+    tokenizers are trained on the shipped probes of all 14 languages filled with both
+    options, so every probe language tokenises without unknown tokens; the models are not
+    pretrained, so their preferences are arbitrary but deterministic. Each tokenizer
+    declares ``model_max_length`` = 64, the models' number of positions. Each directory
+    loads with ``valuetrace.models.load_masked_lm``; do not write into them.
+    """
+    texts = shipped_texts()
+    root = tmp_path_factory.mktemp("tiny_models")
+    dirs = {}
+    for architecture in ARCHITECTURES:
+        tokenizer = train_tokenizer(texts, architecture, TINY_VOCAB_SIZE)
+        tokenizer.model_max_length = TINY_MAX_LENGTH
+        model = tiny_model(architecture, tokenizer, **TINY_SIZES)
+        out = root / architecture
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        dirs[architecture] = out
+    return dirs

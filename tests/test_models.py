@@ -1,0 +1,212 @@
+"""Loading masked LMs (and refusing what cannot be probed), training tokenizers for every
+script of the shipped probes, and building tiny models reproducibly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+
+from conftest import compiled_probes, shipped_texts
+from valuetrace import models
+from valuetrace.corpus import balanced_probe_corpus
+from valuetrace.errors import InputError
+from valuetrace.models import ARCHITECTURES, build_model, load_masked_lm, tiny_model, train_tokenizer
+from valuetrace.probes import LANGUAGE_NAMES
+from valuetrace.training import train_masked_lm
+
+TINY = dict(hidden_size=32, layers=1, heads=2, intermediate_size=64)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("architecture", "model_class", "mask"),
+    [("xlm-roberta", "XLMRobertaForMaskedLM", "<mask>"), ("bert", "BertForMaskedLM", "[MASK]")],
+)
+def test_load_masked_lm_loads_a_saved_model_in_eval_mode(tiny_model_dirs, architecture, model_class, mask):
+    model, tokenizer = load_masked_lm(str(tiny_model_dirs[architecture]), "cpu")
+    assert type(model).__name__ == model_class
+    assert not model.training
+    assert model.device.type == "cpu"
+    assert tokenizer.mask_token == mask
+    assert tokenizer.convert_tokens_to_ids(mask) == tokenizer.mask_token_id < model.config.vocab_size
+    assert len(tokenizer) == model.config.vocab_size
+
+
+def test_refuses_a_model_type_without_masked_lm_head(tmp_path):
+    path = tmp_path / "tiny-gpt2"
+    config = GPT2Config(n_embd=16, n_layer=1, n_head=2, n_positions=32, vocab_size=64, bos_token_id=0, eos_token_id=0)
+    GPT2LMHeadModel(config).save_pretrained(path)
+    with pytest.raises(InputError) as error:
+        load_masked_lm(str(path))
+    message = str(error.value)
+    assert str(path) in message and "'gpt2'" in message and "no masked-LM head" in message
+
+
+def bert_tokenizer():
+    return train_tokenizer(shipped_texts()[:200], "bert", 300)
+
+
+def test_refuses_a_bert_checkpoint_saved_without_its_mlm_head(tmp_path):
+    path = tmp_path / "bert-encoder-only"
+    tokenizer = bert_tokenizer()
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    with pytest.raises(InputError) as error:
+        load_masked_lm(str(path))
+    message = str(error.value)
+    assert str(path) in message and "no trained masked-LM head" in message and "cls.predictions" in message
+
+
+def test_refuses_a_path_that_does_not_exist(tmp_path):
+    path = tmp_path / "models" / "never-built"
+    with pytest.raises(InputError) as error:
+        load_masked_lm(str(path))
+    message = str(error.value)
+    assert str(path) in message and "no such local directory" in message
+    assert "\n" not in message
+
+
+def tiny_bert():
+    tokenizer = bert_tokenizer()
+    return tiny_model("bert", tokenizer, **TINY, max_length=32, seed=0), tokenizer
+
+
+def test_refuses_a_directory_without_weights(tmp_path):
+    path = tmp_path / "config-only"
+    model, tokenizer = tiny_bert()
+    model.config.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    with pytest.raises(InputError, match="cannot load its weights") as error:
+        load_masked_lm(str(path))
+    assert str(path) in str(error.value)
+
+
+def test_refuses_a_directory_without_tokenizer(tmp_path):
+    # transformers would quietly build an empty tokenizer that reads every word as [UNK].
+    path = tmp_path / "weights-only"
+    model, _ = tiny_bert()
+    model.save_pretrained(path)
+    with pytest.raises(InputError, match="no tokenizer files") as error:
+        load_masked_lm(str(path))
+    assert str(path) in str(error.value)
+
+
+# --- tokenizers ---------------------------------------------------------------------------
+
+NON_LATIN = {
+    "bn": "Bengali", "el": "Greek", "ko": "Hangul", "fa": "Arabic (Persian)", "ur": "Arabic (Urdu)", "sr": "Cyrillic",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_tokenizer_handles_every_script_of_the_shipped_probes(architecture):
+    tokenizer = train_tokenizer(shipped_texts(), architecture, 1500)
+    unknown = tokenizer.unk_token_id
+    corpus = balanced_probe_corpus(compiled_probes(tuple(sorted(LANGUAGE_NAMES))), 1, seed=0)
+    assert set(NON_LATIN) <= set(corpus["lang"])
+    failures = []
+    for lang, text in corpus.select("lang", "text").iter_rows():
+        words = text.split()
+        # Words of known characters in an order never seen are spelled out, not [UNK] either.
+        unseen = " ".join(word[::-1] for word in words)
+        for sample in (text, unseen):
+            ids = tokenizer(sample, add_special_tokens=False)["input_ids"]
+            if unknown in ids or not ids:
+                failures.append((lang, sample, tokenizer.convert_ids_to_tokens(ids)))
+    assert not failures, f"{len(failures)} texts hit the unknown token, e.g. {failures[:3]}"
+    for lang in NON_LATIN:
+        text = corpus.filter(corpus["lang"] == lang)["text"][0]
+        # Tokens of the script itself, not only single characters everywhere.
+        tokens = tokenizer.tokenize(text)
+        assert any(len(token.lstrip("▁").removeprefix("##")) > 1 for token in tokens), (lang, tokens)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_tokenizer_training_is_reproducible(architecture):
+    texts = shipped_texts()
+    first, second = (train_tokenizer(texts, architecture, 1500) for _ in range(2))
+    assert first.get_vocab() == second.get_vocab()
+    assert first(texts[:50])["input_ids"] == second(texts[:50])["input_ids"]
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(InputError, match="gpt2"):
+        train_tokenizer(["a b c"], "gpt2", 100)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def build(out, architecture, seed, texts):
+    build_model(
+        texts, out, architecture=architecture, vocab_size=400, **TINY, max_length=32,
+        steps=20, batch_size=8, learning_rate=1e-3, seed=seed,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def build_texts() -> list[str]:
+    probes = compiled_probes(("en", "bn", "ko"))
+    return balanced_probe_corpus(probes, 1, seed=0)["text"].to_list()
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_build_model_is_loadable_complete_and_reproducible(tmp_path, architecture, build_texts):
+    first, second = tmp_path / "first", tmp_path / "second"
+    build(first, architecture, 1, build_texts)
+    build(second, architecture, 1, build_texts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "second"]  # no .partial left
+
+    model, tokenizer = load_masked_lm(str(first))
+    assert model.config.model_type == architecture and tokenizer.model_max_length == 32
+    weights, again = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    assert weights.keys() == again.keys()
+    assert all(torch.equal(weights[key], again[key]) for key in weights)
+    assert load_masked_lm(str(second))[1].get_vocab() == tokenizer.get_vocab()
+    # Training ran: the saved weights are not the initial ones.
+    initial = tiny_model(architecture, tokenizer, **TINY, max_length=32, seed=1).state_dict()
+    assert any(not torch.equal(initial[key], value) for key, value in model.state_dict().items() if key in initial)
+
+
+def test_a_failed_build_keeps_the_previous_model_and_leaves_nothing_behind(tmp_path, monkeypatch, build_texts):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "marker").write_text("previous build")
+
+    def crash(*args, output_dir, **kwargs):
+        output_dir.mkdir(parents=True)  # a crash halfway through training
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(models, "train_masked_lm", crash)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        build(out, "bert", 0, build_texts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert (out / "marker").read_text() == "previous build"
+
+
+def test_build_model_refuses_an_empty_corpus(tmp_path):
+    with pytest.raises(InputError, match="empty"):
+        build(tmp_path / "model", "bert", 0, [])
+    assert not (tmp_path / "model").exists()
+
+
+def test_training_truncates_to_the_positions_the_tokenizer_declares(tmp_path):
+    tokenizer = bert_tokenizer()
+    tokenizer.model_max_length = 16
+    model = tiny_model("bert", tokenizer, **TINY, max_length=16, seed=0)
+    long_text = " ".join(shipped_texts()[:20])
+    assert len(tokenizer(long_text)["input_ids"]) > 16
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    train_masked_lm(
+        model, tokenizer, [long_text] * 8, output_dir=tmp_path / "trainer", steps=2, batch_size=4,
+        learning_rate=1e-3, max_length=128, seed=0,
+    )  # fmt: skip
+    assert not model.training
+    assert any(not torch.equal(before[key], value) for key, value in model.state_dict().items())
