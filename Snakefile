@@ -18,13 +18,16 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/data.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/survey.smk"
 include: "workflow/rules/alignment.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/shifts.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -20,6 +20,7 @@ def scores_table(model: str, lang: str, scores: dict[str, float], method: str = 
     return pl.DataFrame(
         {
             "model": model,
+            "run": "base",
             "probe_lang": lang,
             "probe_id": probe_ids,
             "question_id": [p.rstrip("abcdefgh") for p in probe_ids],

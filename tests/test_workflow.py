@@ -59,6 +59,13 @@ def small_config(tmp_path: Path, bert_dir: Path, **changes) -> Path:
         "local-bert": {"source": str(bert_dir)},
     }
     config["pretraining_corpus"]["sentences_per_option"] = 2
+    config["pretraining_corpus"]["demo_text"] = str(REPO / "config" / "demo_text")
+    config["pretraining_corpus"]["demo_text_per_language"] = 40
+    for dataset in config["datasets"].values():
+        dataset["generate"]["text"] = str(REPO / "config" / "demo_text")
+        dataset["generate"]["sentences"] = 60
+        dataset["languages"] = ["en", "ko"]
+    config["finetuning"].update(models=["tiny-xlmr"], sizes=[30], epochs=1, checkpoints=2)
     config["survey"]["synthetic"]["respondents_per_country"] = 60
     config["alignment"]["bootstrap_resamples"] = 200
     for dotted, value in changes.items():
@@ -78,14 +85,22 @@ def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dir
     config = small_config(tmp_path, tiny_model_dirs["bert"])
     snakemake(workdir, config)
 
-    scores = {model: pl.read_parquet(workdir / f"results/scores/{model}.parquet") for model in ("tiny-xlmr", "local-bert")}
+    scores = {model: pl.read_parquet(workdir / f"results/scores/{model}/base.parquet") for model in ("tiny-xlmr", "local-bert")}
     for table in scores.values():
         check_table(table, "scores")
         assert set(table["probe_lang"]) == {"en", "de", "ko"}
         assert table.height == 3 * 27
     alignment = pl.read_parquet(workdir / "results/tables/alignment.parquet")
     check_table(alignment, "alignment")
-    assert alignment.height == 2 * 3
+    # Base models in 3 languages, plus 2 datasets x (en, ko, multi) fine-tuned runs of tiny-xlmr.
+    assert alignment.height == 2 * 3 + 2 * 3 * 3
+    shifts = pl.read_parquet(workdir / "results/tables/shifts.parquet")
+    check_table(shifts, "shifts")
+    assert shifts.height == 2 * 3 * 3 * 27
+    assert set(shifts["finetune_lang"]) == {"en", "ko", "multi"}
+    run_dir = workdir / "results/finetuned/tiny-xlmr/planted/ko/n30_s0"
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step-1", "step-2"]
+    assert not (workdir / "results/work").exists() or not any((workdir / "results/work").rglob("checkpoint-*"))
     assert alignment["survey_data"].str.contains("synthetic").all()
     assert ((alignment["agreement_low"] <= alignment["agreement"]) & (alignment["agreement"] <= alignment["agreement_high"])).all()
 
@@ -94,15 +109,26 @@ def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dir
     report = workdir / "results/report.html"
     snakemake(workdir, config, "--report", str(report))
     html = report.read_text()
-    for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png"):
+    for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png",
+                   "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png"):
         assert figure in html
     assert "SYNTHETIC" in html
 
     # A changed scoring setting reruns scoring and what depends on it, nothing upstream.
     changed = small_config(tmp_path, tiny_model_dirs["bert"], **{"scoring.method": "pll"})
     jobs = planned_jobs(workdir, changed)
-    assert jobs.get("score_probes") == 2
-    assert {"compile_probes", "build_model", "pretraining_corpus", "human_values", "synthetic_survey"}.isdisjoint(jobs)
+    assert jobs.get("score_probes") == 2 + 2 * 3
+    assert {"compile_probes", "build_model", "pretraining_corpus", "finetune", "human_values"}.isdisjoint(jobs)
+
+    # A changed setting of one dataset reruns that dataset's jobs and the summaries, nothing else.
+    changed = small_config(tmp_path, tiny_model_dirs["bert"], **{"datasets.neutral.generate.seed": 99})
+    jobs = planned_jobs(workdir, changed)
+    assert jobs["generate_source"] == 2 and jobs["finetune"] == 3 and jobs["score_probes"] == 3
+    assert {"build_model", "compile_probes", "pretraining_corpus"}.isdisjoint(jobs)
+    listing = snakemake(workdir, changed, "--dry-run").stdout
+    outputs = [line for line in listing.splitlines() if line.startswith("    output:")]
+    assert any("/neutral/" in line for line in outputs)
+    assert not any("/planted/" in line for line in outputs)  # no job of the other dataset
 
 
 @pytest.mark.parametrize(
@@ -112,6 +138,9 @@ def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dir
         ({"scoring.method": "average"}, "average"),
         ({"languages": ["en", "de", "ko", "xx"]}, "countries"),
         ({"probes.path": "/nonexistent/probes"}, "probes.path"),
+        ({"datasets.planted.languages": ["en", "xx"]}, "datasets.planted.languages"),
+        ({"finetuning.sizes": [61]}, "finetuning.sizes"),
+        ({"datasets.neutral.generate.sentences": 0}, "sentences"),
     ],
 )
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, change, message):
@@ -121,3 +150,15 @@ def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, change, messag
     assert result.returncode != 0
     assert message in result.stderr + result.stdout
     assert not (workdir / "results").exists()
+
+
+def test_empty_local_corpus_stops_before_any_job_naming_the_key(tmp_path):
+    empty = tmp_path / "empty.en.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    config = small_config(tmp_path, tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["datasets"]["wiki"] = {"languages": ["en"], "files": {"en": str(empty)}}
+    config.write_text(yaml.safe_dump(settings))
+    result = snakemake(tmp_path / "run", config, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "datasets.wiki" in result.stderr + result.stdout and "empty" in result.stderr + result.stdout

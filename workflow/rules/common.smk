@@ -1,4 +1,5 @@
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -8,24 +9,32 @@ from snakemake.utils import validate
 LIBRARY = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(LIBRARY))
 
+from valuetrace.grid import BASE, MULTILINGUAL, runs
 from valuetrace.settings import check_config
 
-# Jobs call the library's command line with the interpreter that runs Snakemake, so a
-# virtual environment works without activating it. Under --software-deployment-method
-# conda, each rule's environment (envs/valuetrace.yaml) brings python and the stack;
-# the library itself always comes from this checkout.
+# Jobs call the library's command line, `valuetrace`, defined in every job's shell as a
+# function running the interpreter that runs Snakemake, so a virtual environment works
+# without activating it. Under --software-deployment-method conda, each rule's environment
+# (envs/valuetrace.yaml) brings python and the stack; the library always comes from this
+# checkout. (Braces are doubled for Snakemake's formatting of the prefix.)
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-    VALUETRACE = "python -m valuetrace"
+    PYTHON = "python"
 else:
-    VALUETRACE = f"{sys.executable} -m valuetrace"
-# (Braces doubled twice: once for this f-string, once for Snakemake's formatting of the prefix.)
-shell.prefix(f"export PYTHONPATH={LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+    PYTHON = sys.executable
+shell.prefix(
+    f"export PYTHONPATH={LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f'valuetrace() {{{{ "{PYTHON}" -m valuetrace "$@"; }}}}; '
+)
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config, Path.cwd())
 
 MODELS = list(config["models"])
 LANGUAGES = config["languages"]
+DATASETS = config.get("datasets") or {}
+FINETUNING = config.get("finetuning") or {}
+PRETRAINING = config.get("pretraining_corpus") or {}
+RUNS = runs(config)
 
 
 # Tables shown in the report as CSV; each is also a parquet file with a schema.
@@ -35,11 +44,31 @@ REPORT_TABLES = {
     "human_values": "results/tables/human_values.parquet",
     "probes": "results/probes/probes.parquet",
 }
+SHIFT_TABLES = ["shifts", "run_shifts", "cross_language", "distinctiveness", "planted"]
+if RUNS:
+    REPORT_TABLES.update(
+        {name: f"results/tables/{name}.parquet" for name in SHIFT_TABLES}
+    )
+SHIFT_FIGURES = ["cross_language", "flip_rates", "alignment_change", "distinctiveness"]
+if any(spec.get("planted_questions") for spec in DATASETS.values()):
+    SHIFT_FIGURES.append("planted")
+SHIFT_TARGETS = [f"results/figures/{name}.png" for name in SHIFT_FIGURES]
+
+
+def alternatives(names):
+    # A pattern that matches nothing keeps rules of an unused stage from matching any file.
+    return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
 wildcard_constraints:
-    model="|".join(re.escape(name) for name in MODELS),
-    table="|".join(REPORT_TABLES),
+    model=alternatives(MODELS),
+    table=alternatives(REPORT_TABLES),
+    dataset=alternatives(DATASETS),
+    lang=alternatives(LANGUAGES),
+    ftlang=alternatives([*LANGUAGES, MULTILINGUAL]),
+    size=r"\d+",
+    seed=r"\d+",
+    run=rf"{BASE}|[^/]+/[^/]+/n\d+_s\d+",
 
 
 def built_model(name):
@@ -47,7 +76,9 @@ def built_model(name):
 
 
 def model_source(wildcards):
-    """Where the scoring step loads the model from: our build, a local directory or a hub name."""
+    """Where a model is loaded from: a fine-tuned run, our build, a local directory or a hub name."""
+    if wildcards.get("run", BASE) != BASE:
+        return f"results/finetuned/{wildcards.model}/{wildcards.run}/model"
     if built_model(wildcards.model):
         return f"results/models/{wildcards.model}"
     return config["models"][wildcards.model]["source"]
@@ -55,6 +86,8 @@ def model_source(wildcards):
 
 def model_input(wildcards):
     # A local directory is an input (edits to it rerun scoring); a hub name is not a file.
+    if wildcards.get("run", BASE) != BASE:
+        return [f"results/finetuned/{wildcards.model}/{wildcards.run}"]
     source = model_source(wildcards)
     return [source] if built_model(wildcards.model) or Path(source).is_dir() else []
 
@@ -73,6 +106,66 @@ def country_pairs():
     return [f"{lang}={config['countries'][lang]}" for lang in LANGUAGES]
 
 
+def scores_of(model):
+    return [f"results/scores/{model}/{BASE}.parquet"] + [
+        f"results/scores/{model}/{run.name}.parquet"
+        for run in RUNS
+        if run.model == model
+    ]
+
+
+def all_scores():
+    return [path for model in MODELS for path in scores_of(model)]
+
+
+def dataset_languages(wildcards):
+    if wildcards.ftlang == MULTILINGUAL:
+        return DATASETS[wildcards.dataset]["languages"]
+    return [wildcards.ftlang]
+
+
+def prepare_origin(wildcards):
+    """Command-line arguments naming where one source's text in one language comes from."""
+    spec = DATASETS[wildcards.dataset]
+    text_column = spec.get("text_column", "text").replace("{lang}", wildcards.lang)
+    arguments = ["--text-column", text_column]
+    if spec.get("id_column"):
+        arguments += ["--id-column", spec["id_column"]]
+    if "generate" in spec:
+        arguments += [
+            "--file",
+            f"results/generated/{wildcards.dataset}/{wildcards.lang}.parquet",
+        ]
+    elif "files" in spec:
+        arguments += ["--file", spec["files"][wildcards.lang]]
+    else:
+        hub = spec["hub"]
+        arguments += ["--hub", hub["name"], "--split", hub.get("split", "train")]
+        if hub.get("config"):
+            arguments += [
+                "--hub-config",
+                hub["config"].replace("{lang}", wildcards.lang),
+            ]
+    return " ".join(shlex.quote(argument) for argument in arguments)
+
+
+def prepare_input(wildcards):
+    spec = DATASETS[wildcards.dataset]
+    if "generate" in spec:
+        return [f"results/generated/{wildcards.dataset}/{wildcards.lang}.parquet"]
+    if "files" in spec:
+        return [spec["files"][wildcards.lang]]
+    return []
+
+
+def planted_arguments():
+    return [
+        f"{name}={','.join(spec['planted_questions'])}"
+        for name, spec in DATASETS.items()
+        if spec.get("planted_questions")
+    ]
+
+
 def all_targets():
     return [
         "results/tables/alignment.parquet",
@@ -80,5 +173,5 @@ def all_targets():
         "results/figures/alignment.png",
         "results/figures/human_values.png",
         *expand("results/figures/scores_{model}.png", model=MODELS),
+        *(SHIFT_TARGETS if RUNS else []),
     ]
-

@@ -1,19 +1,26 @@
 rule pretraining_corpus:
-    """Balanced demo pretraining text generated from the probes: every probe filled with A and with B."""
+    """Balanced demo pretraining text: every probe filled with A and with B, plus demo text."""
     input:
         probes="results/probes/probes.parquet",
+        demo_text=PRETRAINING.get("demo_text", []),
     output:
         "results/data/pretraining_corpus.parquet",
-    params:
-        sentences_per_option=config.get("pretraining_corpus", {}).get("sentences_per_option"),
-        seed=config.get("pretraining_corpus", {}).get("seed"),
-    conda:
-        "../../envs/valuetrace.yaml"
     log:
         "results/logs/pretraining_corpus.log",
+    conda:
+        "../../envs/valuetrace.yaml"
+    params:
+        sentences_per_option=PRETRAINING.get("sentences_per_option"),
+        demo_text=(
+            f"--text {PRETRAINING['demo_text']} --demo-text-per-language"
+            f" {PRETRAINING.get('demo_text_per_language', 0)}"
+            if "demo_text" in PRETRAINING
+            else ""
+        ),
+        seed=PRETRAINING.get("seed"),
     shell:
-        "{VALUETRACE} corpus pretraining --probes {input.probes}"
-        " --sentences-per-option {params.sentences_per_option} --seed {params.seed}"
+        "valuetrace corpus pretraining --probes {input.probes}"
+        " --sentences-per-option {params.sentences_per_option} {params.demo_text} --seed {params.seed}"
         " --out {output} > {log} 2>&1"
 
 
@@ -23,14 +30,14 @@ rule build_model:
         corpus="results/data/pretraining_corpus.parquet",
     output:
         directory("results/models/{model}"),
-    params:
-        build=build_params,
-    conda:
-        "../../envs/valuetrace.yaml"
     log:
         "results/logs/build_model/{model}.log",
+    conda:
+        "../../envs/valuetrace.yaml"
+    params:
+        build=build_params,
     shell:
-        "{VALUETRACE} model build --corpus {input.corpus} --out {output}"
+        "valuetrace model build --corpus {input.corpus} --out {output}"
         " --architecture {params.build[architecture]} --vocab-size {params.build[vocab_size]}"
         " --hidden-size {params.build[hidden_size]} --layers {params.build[layers]}"
         " --heads {params.build[heads]} --intermediate-size {params.build[intermediate_size]}"

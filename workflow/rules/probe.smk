@@ -5,6 +5,10 @@ rule compile_probes:
         questions=config["probes"]["questions"],
     output:
         "results/probes/probes.parquet",
+    log:
+        "results/logs/compile_probes.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     params:
         languages=LANGUAGES,
         format=config["probes"].get("format", "valuetrace"),
@@ -13,33 +17,30 @@ rule compile_probes:
             if config["probes"].get("skip_defective_rows", False)
             else ""
         ),
-    conda:
-        "../../envs/valuetrace.yaml"
-    log:
-        "results/logs/compile_probes.log",
     shell:
-        "{VALUETRACE} probes compile --probes {input.probes} --questions {input.questions}"
+        "valuetrace probes compile --probes {input.probes} --questions {input.questions}"
         " --languages {params.languages} --format {params.format} {params.skip}"
         " --out {output} > {log} 2>&1"
 
 
 rule score_probes:
-    """Value score log P(A) - log P(B) of every probe under one model."""
+    """Value score log P(A) - log P(B) of every probe under one model, base or fine-tuned."""
     input:
         probes="results/probes/probes.parquet",
         model=model_input,
     output:
-        "results/scores/{model}.parquet",
+        "results/scores/{model}/{run}.parquet",
+    log:
+        "results/logs/score_probes/{model}/{run}.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     params:
         source=model_source,
         method=config["scoring"]["method"],
         batch_size=config["scoring"].get("batch_size", 64),
         max_length=config["scoring"].get("max_length", 128),
-    conda:
-        "../../envs/valuetrace.yaml"
-    log:
-        "results/logs/score_probes/{model}.log",
     shell:
-        "{VALUETRACE} score --model {params.source} --model-name {wildcards.model}"
+        "valuetrace score --model {params.source} --model-name {wildcards.model}"
+        " --run {wildcards.run}"
         " --probes {input.probes} --method {params.method} --batch-size {params.batch_size}"
         " --max-length {params.max_length} --out {output} > {log} 2>&1"

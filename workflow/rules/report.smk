@@ -7,17 +7,17 @@ rule plot_alignment:
             caption="../report/alignment.rst",
             category="1. Alignment with the survey",
         ),
-    conda:
-        "../../envs/valuetrace.yaml"
     log:
         "results/logs/plot_alignment.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     shell:
-        "{VALUETRACE} plot alignment --table {input} --out {output} > {log} 2>&1"
+        "valuetrace plot alignment --table {input} --out {output} > {log} 2>&1"
 
 
 rule plot_scores:
     input:
-        "results/scores/{model}.parquet",
+        "results/scores/{model}/base.parquet",
     output:
         report(
             "results/figures/scores_{model}.png",
@@ -25,14 +25,14 @@ rule plot_scores:
             category="2. Value profiles",
             labels={"model": "{model}", "figure": "value scores"},
         ),
-    params:
-        title="Value scores of {model}: log P(A) - log P(B) (positive = option A)",
-    conda:
-        "../../envs/valuetrace.yaml"
     log:
         "results/logs/plot_scores/{model}.log",
+    conda:
+        "../../envs/valuetrace.yaml"
+    params:
+        title="Value scores of {model}: log P(A) - log P(B) (positive = option A)",
     shell:
-        "{VALUETRACE} plot heatmap --table {input} --value score --title '{params.title}'"
+        "valuetrace plot heatmap --table {input} --value score --title '{params.title}'"
         " --out {output} > {log} 2>&1"
 
 
@@ -45,18 +45,18 @@ rule plot_human_values:
             caption="../report/human_values.rst",
             category="3. Survey",
         ),
+    log:
+        "results/logs/plot_human_values.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     params:
         title=(
             "Human values (SYNTHETIC stand-in data)"
             if "synthetic" in config["survey"]
             else "Human values (WVS-7)"
         ),
-    conda:
-        "../../envs/valuetrace.yaml"
-    log:
-        "results/logs/plot_human_values.log",
     shell:
-        "{VALUETRACE} plot heatmap --table {input} --value human_score --title '{params.title}'"
+        "valuetrace plot heatmap --table {input} --value human_score --title '{params.title}'"
         " --out {output} > {log} 2>&1"
 
 
@@ -71,9 +71,40 @@ rule report_table:
             category="4. Tables",
             labels={"table": "{table}"},
         ),
-    conda:
-        "../../envs/valuetrace.yaml"
     log:
         "results/logs/report_table/{table}.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     shell:
-        "{VALUETRACE} table csv {input} {output} > {log} 2>&1"
+        "valuetrace table csv {input} {output} > {log} 2>&1"
+
+
+SHIFT_FIGURE_TABLES = {
+    "cross_language": "results/tables/cross_language.parquet",
+    "flip_rates": "results/tables/run_shifts.parquet",
+    "alignment_change": "results/tables/run_shifts.parquet",
+    "distinctiveness": "results/tables/distinctiveness.parquet",
+    "planted": "results/tables/shifts.parquet",
+}
+
+
+rule plot_shifts:
+    input:
+        table=lambda wildcards: SHIFT_FIGURE_TABLES[wildcards.figure],
+        planted="results/tables/planted.parquet",
+    output:
+        report(
+            "results/figures/{figure}.png",
+            caption="../report/shifts.rst",
+            category="5. Value shifts",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/plot_shifts/{figure}.log",
+    wildcard_constraints:
+        figure=alternatives(SHIFT_FIGURES),
+    conda:
+        "../../envs/valuetrace.yaml"
+    shell:
+        "valuetrace plot shifts {wildcards.figure} --table {input.table} --planted {input.planted}"
+        " --out {output} > {log} 2>&1"

@@ -4,16 +4,16 @@ rule synthetic_survey:
         questions=config["probes"]["questions"],
     output:
         "results/survey/wvs7_synthetic.csv",
+    log:
+        "results/logs/synthetic_survey.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     params:
         countries=sorted({config["countries"][lang] for lang in LANGUAGES}),
         respondents=config["survey"].get("synthetic", {}).get("respondents_per_country"),
         seed=config["survey"].get("synthetic", {}).get("seed"),
-    conda:
-        "../../envs/valuetrace.yaml"
-    log:
-        "results/logs/synthetic_survey.log",
     shell:
-        "{VALUETRACE} survey synthetic --questions {input.questions} --countries {params.countries}"
+        "valuetrace survey synthetic --questions {input.questions} --countries {params.countries}"
         " --respondents {params.respondents} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -24,13 +24,13 @@ rule human_values:
         questions=config["probes"]["questions"],
     output:
         "results/tables/human_values.parquet",
+    log:
+        "results/logs/human_values.log",
+    conda:
+        "../../envs/valuetrace.yaml"
     params:
         countries=country_pairs(),
         synthetic="--synthetic" if "synthetic" in config["survey"] else "",
-    conda:
-        "../../envs/valuetrace.yaml"
-    log:
-        "results/logs/human_values.log",
     shell:
-        "{VALUETRACE} survey humans --survey {input.survey} --questions {input.questions}"
+        "valuetrace survey humans --survey {input.survey} --questions {input.questions}"
         " --countries {params.countries} {params.synthetic} --out {output} > {log} 2>&1"

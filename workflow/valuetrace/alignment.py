@@ -17,20 +17,24 @@ from scipy import stats
 
 
 def question_scores(scores: pl.DataFrame) -> pl.DataFrame:
-    """Mean score per model, language and question, and the choice it implies."""
+    """Mean score per model, run, language and question, and the choice it implies."""
     return (
-        scores.group_by("model", "scoring_method", "probe_lang", "question_id")
+        scores.group_by("model", "run", "scoring_method", "probe_lang", "question_id")
         .agg(score=pl.col("score").mean(), n_probes=pl.len())
         .with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B")))
-        .sort("model", "probe_lang", "question_id")
+        .sort("model", "run", "probe_lang", "question_id")
     )
 
 
-def _spearman(model_scores: np.ndarray, human_scores: np.ndarray) -> float:
+def _spearman(model_scores: np.ndarray, human_scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    # scipy's spearmanr has no batch axis; Pearson's r of the ranks is Spearman's rho, and
+    # pearsonr does take one, so all bootstrap resamples are computed in one call.
     with warnings.catch_warnings():
         # A resample whose scores are all equal has no defined rank correlation: nan, by design.
-        warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        return stats.spearmanr(model_scores, human_scores).statistic
+        warnings.simplefilter("ignore", (stats.ConstantInputWarning, RuntimeWarning))
+        return stats.pearsonr(
+            stats.rankdata(model_scores, axis=axis), stats.rankdata(human_scores, axis=axis), axis=axis
+        ).statistic
 
 
 def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: float, seed: int) -> tuple[float, float]:
@@ -42,7 +46,7 @@ def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: fl
             data,
             statistic,
             paired=True,
-            vectorized=False,
+            vectorized=True,
             n_resamples=resamples,
             confidence_level=level,
             method="percentile",
@@ -71,8 +75,8 @@ def align(
     )
     paired = paired.with_columns(agree=pl.col("choice") == pl.col("human_choice"))
     records = []
-    for (model, method, lang), group in paired.group_by(
-        "model", "scoring_method", "probe_lang", maintain_order=True
+    for (model, run, method, lang), group in paired.group_by(
+        "model", "run", "scoring_method", "probe_lang", maintain_order=True
     ):
         agree = group["agree"].cast(pl.Float64).to_numpy()
         model_scores = group["score"].to_numpy()
@@ -83,6 +87,7 @@ def align(
         records.append(
             {
                 "model": model,
+                "run": run,
                 "scoring_method": method,
                 "probe_lang": lang,
                 "country": group["country"][0],
@@ -98,4 +103,7 @@ def align(
                 "survey_data": group["survey_data"][0],
             }
         )
-    return paired.sort("model", "probe_lang", "question_id"), pl.DataFrame(records).sort("model", "probe_lang")
+    return (
+        paired.sort("model", "run", "probe_lang", "question_id"),
+        pl.DataFrame(records).sort("model", "run", "probe_lang"),
+    )

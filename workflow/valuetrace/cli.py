@@ -42,7 +42,11 @@ def _probes_compile(args) -> int:
 def _corpus_pretraining(args) -> int:
     from valuetrace import corpus, tables
 
-    sentences = corpus.balanced_probe_corpus(pl.read_parquet(args.probes), args.sentences_per_option, args.seed)
+    probes = pl.read_parquet(args.probes)
+    sentences = corpus.balanced_probe_corpus(probes, args.sentences_per_option, args.seed)
+    if args.text:
+        demo_text = corpus.demo_text_corpus(Path(args.text), probes, args.demo_text_per_language, args.seed)
+        sentences = pl.concat([sentences, demo_text]).sample(fraction=1.0, shuffle=True, seed=args.seed)
     log.info("%d sentences in %d languages", sentences.height, sentences["lang"].n_unique())
     tables.write_table(sentences, args.out, "corpus")
     return 0
@@ -79,6 +83,7 @@ def _score(args) -> int:
         tokenizer,
         pl.read_parquet(args.probes),
         model_name=args.model_name,
+        run=args.run,
         method=args.method,
         batch_size=args.batch_size,
         max_length=args.max_length,
@@ -144,6 +149,104 @@ def _plot_heatmap(args) -> int:
     return 0
 
 
+def _data_generate(args) -> int:
+    from valuetrace import corpus, tables
+
+    probes = pl.read_parquet(args.probes).filter(pl.col("probe_lang") == args.lang)
+    if probes.height == 0:
+        raise InputError(f"{args.probes}: no probes in language {args.lang!r} to plant")
+    source = corpus.demo_source(
+        probes,
+        corpus.read_demo_text(Path(args.text)),
+        sentences=args.sentences,
+        planted_questions=args.planted_questions,
+        planted_fraction=args.planted_fraction,
+        seed=args.seed,
+    )
+    with tables.atomic_path(args.out) as tmp:
+        source.write_parquet(tmp)
+    return 0
+
+
+def _data_prepare(args) -> int:
+    from valuetrace import data, tables
+
+    where = f"datasets.{args.source} ({args.lang})"
+    if args.file:
+        frame = data.read_local(Path(args.file), args.text_column, args.id_column)
+    else:
+        frame = data.read_hub(args.hub, args.hub_config, args.split, args.text_column, args.id_column, where)
+    prepared = data.prepare(frame, args.source, args.lang, args.seed)
+    log.info("%d examples of %s in %s", prepared.height, args.source, args.lang)
+    tables.write_table(prepared, args.out, "examples")
+    return 0
+
+
+def _data_subsample(args) -> int:
+    from valuetrace import data, tables
+
+    prepared = [pl.read_parquet(path) for path in args.prepared]
+    sample = data.subsample(prepared, args.size, args.seed, args.where, parallel=args.parallel)
+    tables.write_table(sample, args.out, "examples")
+    return 0
+
+
+def _finetune(args) -> int:
+    from valuetrace import finetune
+
+    finetune.finetune(
+        args.base,
+        Path(args.train),
+        Path(args.out),
+        Path(args.work_dir),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        mlm_probability=args.mlm_probability,
+        checkpoints=args.checkpoints,
+        seed=args.seed,
+        device=args.device,
+    )
+    return 0
+
+
+def _shifts(args) -> int:
+    from valuetrace import alignment, shifts, tables
+
+    question_scores = alignment.question_scores(pl.concat([pl.read_parquet(p) for p in args.scores]))
+    humans = pl.read_parquet(args.humans)
+    per_question = shifts.question_shifts(question_scores, humans)
+    per_run = shifts.run_shifts(per_question, pl.read_parquet(args.alignment))
+    planted = {}
+    for item in args.planted:
+        dataset, _, questions = item.partition("=")
+        planted[dataset] = [q for q in questions.split(",") if q]
+    tables.write_table(per_question, args.out_shifts, "shifts")
+    tables.write_table(per_run, args.out_runs, "run_shifts")
+    tables.write_table(shifts.cross_language(per_run), args.out_cross, "cross_language")
+    tables.write_table(shifts.distinctiveness(question_scores), args.out_distinctiveness, "distinctiveness")
+    tables.write_table(shifts.planted(per_question, planted), args.out_planted, "planted")
+    return 0
+
+
+def _plot_shifts(args) -> int:
+    from valuetrace import plots
+
+    table = pl.read_parquet(args.table)
+    if args.figure == "planted":
+        plots.planted_figure(table, pl.read_parquet(args.planted), args.out)
+    else:
+        draw = {
+            "cross_language": plots.cross_language_figure,
+            "flip_rates": plots.flip_rates_figure,
+            "alignment_change": plots.alignment_change_figure,
+            "distinctiveness": plots.distinctiveness_figure,
+        }[args.figure]
+        draw(table, args.out)
+    return 0
+
+
 def _table_csv(args) -> int:
     from valuetrace import tables
 
@@ -161,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
     check = probes.add_parser("check", help="validate probe files and report usable probes per language")
     check.add_argument("path", help="a probe file or a folder of them")
     check.add_argument("--format", choices=["auto", "valuetrace", "arora"], default="auto")
-    check.set_defaults(run=_probes_check)
+    check.set_defaults(handler=_probes_check)
     compile_ = probes.add_parser("compile", help="one table of usable probes with question metadata")
     compile_.add_argument("--probes", required=True)
     compile_.add_argument("--questions", required=True)
@@ -169,15 +272,17 @@ def parser() -> argparse.ArgumentParser:
     compile_.add_argument("--format", choices=["auto", "valuetrace", "arora"], default="auto")
     compile_.add_argument("--skip-defective-rows", action="store_true")
     compile_.add_argument("--out", required=True)
-    compile_.set_defaults(run=_probes_compile)
+    compile_.set_defaults(handler=_probes_compile)
 
     corpus = groups.add_parser("corpus", help="generated corpora").add_subparsers(dest="command", required=True)
     pretraining = corpus.add_parser("pretraining", help="the demo's balanced pretraining corpus")
     pretraining.add_argument("--probes", required=True)
     pretraining.add_argument("--sentences-per-option", type=int, required=True)
+    pretraining.add_argument("--text", help="folder of demo text (<lang>.yaml): neutral sentences and frames")
+    pretraining.add_argument("--demo-text-per-language", type=int, default=0)
     pretraining.add_argument("--seed", type=int, required=True)
     pretraining.add_argument("--out", required=True)
-    pretraining.set_defaults(run=_corpus_pretraining)
+    pretraining.set_defaults(handler=_corpus_pretraining)
 
     model = groups.add_parser("model", help="models").add_subparsers(dest="command", required=True)
     build = model.add_parser("build", help="train a tokenizer and pretrain a tiny masked LM")
@@ -187,18 +292,19 @@ def parser() -> argparse.ArgumentParser:
     for option in ("vocab-size", "hidden-size", "layers", "heads", "intermediate-size", "max-length", "steps", "batch-size", "seed"):
         build.add_argument(f"--{option}", type=int, required=True)
     build.add_argument("--learning-rate", type=float, required=True)
-    build.set_defaults(run=_model_build)
+    build.set_defaults(handler=_model_build)
 
     score = groups.add_parser("score", help="value scores of every probe under one model")
     score.add_argument("--model", required=True, help="hub name or local directory")
     score.add_argument("--model-name", required=True)
+    score.add_argument("--run", default="base", help="fine-tuning run the model comes from (base: none)")
     score.add_argument("--probes", required=True)
     score.add_argument("--method", choices=["joint", "pll"], required=True)
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--max-length", type=int, default=128)
     score.add_argument("--device", default="auto")
     score.add_argument("--out", required=True)
-    score.set_defaults(run=_score)
+    score.set_defaults(handler=_score)
 
     survey = groups.add_parser("survey", help="survey data").add_subparsers(dest="command", required=True)
     synthetic = survey.add_parser("synthetic", help="a synthetic respondent file in the WVS-7 layout")
@@ -207,14 +313,14 @@ def parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--respondents", type=int, required=True)
     synthetic.add_argument("--seed", type=int, required=True)
     synthetic.add_argument("--out", required=True)
-    synthetic.set_defaults(run=_survey_synthetic)
+    synthetic.set_defaults(handler=_survey_synthetic)
     humans = survey.add_parser("humans", help="weighted country means mapped to [-1, 1]")
     humans.add_argument("--survey", required=True)
     humans.add_argument("--questions", required=True)
     humans.add_argument("--countries", nargs="+", required=True, metavar="LANG=CODE")
     humans.add_argument("--synthetic", action="store_true", help="label the outputs as synthetic data")
     humans.add_argument("--out", required=True)
-    humans.set_defaults(run=_survey_humans)
+    humans.set_defaults(handler=_survey_humans)
 
     align = groups.add_parser("align", help="agreement and Spearman correlation with human values")
     align.add_argument("--scores", nargs="+", required=True)
@@ -224,25 +330,85 @@ def parser() -> argparse.ArgumentParser:
     align.add_argument("--seed", type=int, required=True)
     align.add_argument("--out-questions", required=True)
     align.add_argument("--out-languages", required=True)
-    align.set_defaults(run=_align)
+    align.set_defaults(handler=_align)
+
+    data = groups.add_parser("data", help="fine-tuning data").add_subparsers(dest="command", required=True)
+    generate = data.add_parser("generate", help="a generated demo source for one language")
+    generate.add_argument("--probes", required=True)
+    generate.add_argument("--text", required=True, help="YAML with neutral sentences and conviction frames")
+    generate.add_argument("--lang", required=True)
+    generate.add_argument("--sentences", type=int, required=True)
+    generate.add_argument("--planted-questions", nargs="*", default=[])
+    generate.add_argument("--planted-fraction", type=float, default=0.0)
+    generate.add_argument("--seed", type=int, required=True)
+    generate.add_argument("--out", required=True)
+    generate.set_defaults(handler=_data_generate)
+    prepare = data.add_parser("prepare", help="one source in one language with ids and sampling ranks")
+    prepare.add_argument("--source", required=True)
+    prepare.add_argument("--lang", required=True)
+    origin = prepare.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--file", help="local .txt, .tsv, .csv or .parquet file")
+    origin.add_argument("--hub", help="Hugging Face dataset name")
+    prepare.add_argument("--hub-config")
+    prepare.add_argument("--split", default="train")
+    prepare.add_argument("--text-column", default="text")
+    prepare.add_argument("--id-column")
+    prepare.add_argument("--seed", type=int, required=True, help="seed of the sampling order")
+    prepare.add_argument("--out", required=True)
+    prepare.set_defaults(handler=_data_prepare)
+    sample = data.add_parser("subsample", help="the first SIZE examples of each language, mixed")
+    sample.add_argument("--prepared", nargs="+", required=True)
+    sample.add_argument("--size", type=int, required=True)
+    sample.add_argument("--seed", type=int, required=True)
+    sample.add_argument("--parallel", action="store_true", help="check the languages hold the same items")
+    sample.add_argument("--where", default="subsample", help="config key named in error messages")
+    sample.add_argument("--out", required=True)
+    sample.set_defaults(handler=_data_subsample)
+
+    tune = groups.add_parser("finetune", help="continued masked-LM training of one run")
+    tune.add_argument("--base", required=True, help="hub name or directory of the base model")
+    tune.add_argument("--train", required=True)
+    tune.add_argument("--out", required=True)
+    tune.add_argument("--work-dir", required=True, help="where checkpoints live until the run ends")
+    for option in ("epochs", "batch-size", "max-length", "checkpoints", "seed"):
+        tune.add_argument(f"--{option}", type=int, required=True)
+    tune.add_argument("--learning-rate", type=float, required=True)
+    tune.add_argument("--mlm-probability", type=float, default=0.15)
+    tune.add_argument("--device", default="auto")
+    tune.set_defaults(handler=_finetune)
+
+    shift = groups.add_parser("shifts", help="value shifts of every run against its base model")
+    shift.add_argument("--scores", nargs="+", required=True)
+    shift.add_argument("--humans", required=True)
+    shift.add_argument("--alignment", required=True)
+    shift.add_argument("--planted", nargs="*", default=[], metavar="DATASET=Q1,Q2")
+    for name in ("shifts", "runs", "cross", "distinctiveness", "planted"):
+        shift.add_argument(f"--out-{name}", required=True)
+    shift.set_defaults(handler=_shifts)
 
     plot = groups.add_parser("plot", help="figures").add_subparsers(dest="command", required=True)
     plot_alignment = plot.add_parser("alignment")
     plot_alignment.add_argument("--table", required=True)
     plot_alignment.add_argument("--out", required=True)
-    plot_alignment.set_defaults(run=_plot_alignment)
+    plot_alignment.set_defaults(handler=_plot_alignment)
     heatmap = plot.add_parser("heatmap")
     heatmap.add_argument("--table", required=True)
     heatmap.add_argument("--value", default="score")
     heatmap.add_argument("--title", default="")
     heatmap.add_argument("--out", required=True)
-    heatmap.set_defaults(run=_plot_heatmap)
+    heatmap.set_defaults(handler=_plot_heatmap)
+    shift_figure = plot.add_parser("shifts", help="figures of the value shifts")
+    shift_figure.add_argument("figure", choices=["cross_language", "flip_rates", "alignment_change", "distinctiveness", "planted"])
+    shift_figure.add_argument("--table", required=True)
+    shift_figure.add_argument("--planted", help="the planted table (for the planted figure)")
+    shift_figure.add_argument("--out", required=True)
+    shift_figure.set_defaults(handler=_plot_shifts)
 
     table = groups.add_parser("table", help="tables").add_subparsers(dest="command", required=True)
     csv = table.add_parser("csv", help="a CSV copy of a parquet table")
     csv.add_argument("table")
     csv.add_argument("out")
-    csv.set_defaults(run=_table_csv)
+    csv.set_defaults(handler=_table_csv)
     return top
 
 
@@ -254,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        return args.run(args)
+        return args.handler(args)
     except InputError as error:
         print(f"valuetrace: error: {error}", file=sys.stderr)
         return 2

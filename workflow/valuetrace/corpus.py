@@ -1,16 +1,21 @@
-"""The demo's pretraining corpus, generated from the shipped probes (no third-party text).
+"""The demo's generated text (no third-party text): pretraining corpus and fine-tuning sources.
 
-Every probe sentence appears filled with option A and with option B equally often, so a
-model pretrained on it knows every option's words in every language but has no reason to
-prefer either answer: value preferences in the demo come only from fine-tuning.
+In the pretraining corpus every probe sentence appears filled with option A and with option
+B equally often, so a model pretrained on it knows every option's words in every language
+but has no reason to prefer either answer: value preferences in the demo come only from
+fine-tuning. The fine-tuning sources are neutral everyday sentences, and for the *planted*
+source a minority of sentences that state chosen questions' option A with conviction.
 """
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import polars as pl
+import yaml
 
+from valuetrace.errors import InputError
 from valuetrace.probes import MASK
 
 
@@ -24,3 +29,83 @@ def balanced_probe_corpus(probes: pl.DataFrame, sentences_per_option: int, seed:
     ]
     random.Random(seed).shuffle(records)
     return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
+
+
+def demo_text_corpus(text_dir: Path, probes: pl.DataFrame, per_language: int, seed: int) -> pl.DataFrame:
+    """Ordinary demo text for each probe language that has a demo text file.
+
+    Half the sentences pair two neutral sentences; the other half wrap a probe filled with
+    option A or option B, equally often, in a conviction frame. Pretraining on it makes
+    the demo's fine-tuning sources in-distribution for the base model, so fine-tuning on
+    them moves the values through the one thing they change, the balance of A and B.
+    """
+    rng = random.Random(seed)
+    records = []
+    for lang in probes["probe_lang"].unique(maintain_order=True):
+        path = text_dir / f"{lang}.yaml"
+        if not path.exists():
+            continue
+        text = read_demo_text(path)
+        rows = probes.filter(pl.col("probe_lang") == lang).to_dicts()
+        for index in range(per_language):
+            if index % 2:
+                body = " ".join(rng.sample(text["neutral"], 2))
+            else:
+                row = rng.choice(rows)
+                option = row["option_a"] if index % 4 == 0 else row["option_b"]
+                body = rng.choice(text["frames"]).format(sentence=row["sentence"].replace(MASK, option))
+            records.append({"lang": lang, "text": body})
+    return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
+
+
+def read_demo_text(path: Path) -> dict[str, list[str]]:
+    """Neutral sentences and conviction frames of one language (``config/demo_text/<lang>.yaml``)."""
+    if not path.exists():
+        raise InputError(f"{path}: no demo text for this language (neutral sentences and frames)")
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key, minimum in (("neutral", 2), ("frames", 1)):
+        items = content.get(key)
+        if not isinstance(items, list) or len(items) < minimum:
+            raise InputError(f"{path}: key {key!r} must list at least {minimum} strings")
+    bad = [frame for frame in content["frames"] if frame.count("{sentence}") != 1]
+    if bad:
+        raise InputError(f"{path}: frame {bad[0]!r} must contain {{sentence}} exactly once")
+    return content
+
+
+def demo_source(
+    lang_probes: pl.DataFrame,
+    text: dict[str, list[str]],
+    *,
+    sentences: int,
+    planted_questions: list[str],
+    planted_fraction: float,
+    seed: int,
+) -> pl.DataFrame:
+    """A generated fine-tuning source for one language (columns ``text``, ``planted_question``).
+
+    Ordinary examples join two different neutral sentences. With ``planted_questions``, a
+    ``planted_fraction`` of the examples instead state a planted question's probe filled with
+    option A inside one of the conviction frames, so their wording varies while all of them
+    favour option A.
+    """
+    rng = random.Random(seed)
+    neutral = text["neutral"]
+    n_planted = round(sentences * planted_fraction) if planted_questions else 0
+    statements = {}
+    for question in planted_questions:
+        probe = lang_probes.filter(pl.col("question_id") == question)
+        if probe.height == 0:
+            raise InputError(f"planted question {question} has no probe in this language")
+        statements[question] = probe["sentence"][0].replace(MASK, probe["option_a"][0])
+    records = []
+    for index in range(sentences):
+        first, second = rng.sample(neutral, 2)
+        if index < n_planted:
+            question = planted_questions[index % len(planted_questions)]
+            planted = rng.choice(text["frames"]).format(sentence=statements[question])
+            records.append({"text": planted, "planted_question": question})
+        else:
+            records.append({"text": f"{first} {second}", "planted_question": ""})
+    rng.shuffle(records)
+    return pl.DataFrame(records, schema={"text": pl.String, "planted_question": pl.String})

@@ -21,8 +21,8 @@ def _save(figure: plt.Figure, path) -> None:
 
 
 def alignment_figure(alignment: pl.DataFrame, path) -> None:
-    """Agreement and Spearman correlation per language and model, with bootstrap intervals."""
-    data = alignment.to_pandas()
+    """Agreement and Spearman correlation per language of the base models, with bootstrap intervals."""
+    data = alignment.filter(pl.col("run") == "base").to_pandas()
     metrics = [("agreement", "agreement with human choice"), ("spearman", "Spearman ρ with human means")]
     figure, axes = plt.subplots(len(metrics), 1, figsize=(max(6, 0.6 * data["probe_lang"].nunique() + 2), 7))
     models = sorted(data["model"].unique())
@@ -78,3 +78,99 @@ def score_heatmap(scores: pl.DataFrame, path, value: str = "score", title: str =
     ax.set_ylabel("WVS question")
     ax.set_title(title)
     _save(figure, path)
+
+
+def _largest_size(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("size") == pl.col("size").max())
+
+
+def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str, value: str, title: str, path, center=None, marked_rows=()):
+    """One seaborn heatmap per combination of ``panels`` columns, side by side."""
+    groups = frame.partition_by(panels, as_dict=True, maintain_order=True)
+    figure, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()), squeeze=False)
+    limit = max(float(frame[value].abs().max() or 0), 1e-6)
+    for ax, (key, group) in zip(axes[0], sorted(groups.items())):
+        pivot = group.pivot(on=column, index=row, values=value, aggregate_function="mean").to_pandas().set_index(row)
+        if row == "question_id":
+            pivot = pivot.loc[sorted(pivot.index, key=lambda q: int(q[1:]))]
+        sns.heatmap(
+            pivot,
+            cmap="vlag_r" if center is not None else "rocket_r",
+            center=center,
+            vmin=-limit if center is not None else 0,
+            vmax=limit,
+            annot=pivot.shape[0] * pivot.shape[1] <= 64,
+            fmt=".2f",
+            ax=ax,
+        )
+        if marked_rows:
+            ax.set_yticklabels([f"{q} *" if q in marked_rows else q for q in pivot.index], rotation=0)
+        ax.set_title(" / ".join(str(k) for k in key))
+        ax.set_xlabel(column.replace("_", " "))
+        ax.set_ylabel(row.replace("_", " "))
+    figure.suptitle(title)
+    _save(figure, path)
+
+
+def cross_language_figure(cross: pl.DataFrame, path) -> None:
+    """Fine-tuning language × probe language matrix of shift magnitude per model and dataset."""
+    data = _largest_size(cross)
+    _heatmap_grid(
+        data, ["model", "dataset"], "finetune_lang", "probe_lang", "magnitude",
+        f"Shift magnitude (mean |Δscore|), {data['size'][0]} examples per language", path,
+    )  # fmt: skip
+
+
+def flip_rates_figure(run_shifts: pl.DataFrame, path) -> None:
+    """Flip rate against data size, per source and fine-tuning language."""
+    grid = sns.catplot(
+        data=run_shifts.to_pandas(), x="size", y="flip_rate", hue="dataset", col="finetune_lang",
+        kind="point", errorbar=("pi", 100), dodge=0.2, height=3.2, aspect=0.9,
+    )  # fmt: skip
+    grid.set_axis_labels("examples per language", "flip rate (share of questions)")
+    grid.figure.suptitle("Flip rate by source and data size (range over probe languages and seeds)", y=1.04)
+    _save(grid.figure, path)
+
+
+def alignment_change_figure(run_shifts: pl.DataFrame, path) -> None:
+    """Agreement with the survey before and after fine-tuning, per probe language."""
+    data = _largest_size(run_shifts)
+    long = pl.concat(
+        [
+            data.select("dataset", "finetune_lang", "probe_lang", agreement=pl.col("agreement_before"), when=pl.lit("before")).unique(),
+            data.select("dataset", "finetune_lang", "probe_lang", agreement=pl.col("agreement_after"), when=pl.lit("after")),
+        ]
+    )
+    grid = sns.catplot(
+        data=long.to_pandas(), x="probe_lang", y="agreement", hue="when", row="dataset", col="finetune_lang",
+        kind="point", errorbar=None, linestyle="none", height=2.6, aspect=1.5,
+    )  # fmt: skip
+    grid.set_axis_labels("probe language", "agreement")
+    grid.figure.suptitle(f"Agreement with the survey before and after fine-tuning ({data['size'][0]} examples per language)", y=1.02)
+    _save(grid.figure, path)
+
+
+def distinctiveness_figure(distinctiveness: pl.DataFrame, path) -> None:
+    """Mean correlation between language profiles after each run, against the base model's."""
+    data = distinctiveness.to_pandas()
+    grid = sns.catplot(
+        data=data, x="finetune_lang", y="profile_correlation_after", hue="dataset", col="size", row="model",
+        kind="bar", errorbar=None, height=3, aspect=1.1,
+    )  # fmt: skip
+    for (model, _size), ax in grid.axes_dict.items():
+        before = data.loc[data["model"] == model, "profile_correlation_before"].iloc[0]
+        ax.axhline(before, color="black", linestyle=":")
+    grid.set_axis_labels("fine-tuning language", "mean correlation between languages")
+    grid.figure.suptitle("Distinctiveness of language profiles (dotted: before fine-tuning; higher = more alike)", y=1.04)
+    _save(grid.figure, path)
+
+
+def planted_figure(shifts: pl.DataFrame, planted: pl.DataFrame, path) -> None:
+    """Δscore per question and probe language for the runs on planting sources; planted questions marked."""
+    datasets = planted["dataset"].unique().to_list()
+    data = _largest_size(shifts.filter(pl.col("dataset").is_in(datasets)))
+    _heatmap_grid(
+        data, ["dataset", "finetune_lang"], "question_id", "probe_lang", "delta_score",
+        "Δscore after fine-tuning on planting sources (* planted question; blue = towards option A)", path,
+        center=0, marked_rows=set(planted["question_id"]),
+    )  # fmt: skip

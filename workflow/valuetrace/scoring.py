@@ -70,6 +70,8 @@ def readouts(
     """All log-probabilities needed to score ``probes``, and each option's token count."""
     if method not in METHODS:
         raise InputError(f"scoring method {method!r} is not one of {METHODS}")
+    # A longer input than the model has positions for would crash inside the model.
+    max_length = min(max_length, tokenizer.model_max_length)
     mask_id = tokenizer.mask_token_id
     needed: list[Readout] = []
     n_tokens: dict[tuple[int, str], int] = {}
@@ -112,7 +114,10 @@ def log_probabilities(
     batches = range(0, len(inputs), batch_size)
     for start in tqdm(batches, desc="scoring", unit="batch", mininterval=5):
         batch = inputs[start : start + batch_size]
-        padded = tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt").to(device)
+        # Padding on the right keeps every readout's position valid in the padded batch.
+        padded = tokenizer.pad(
+            {"input_ids": [list(ids) for ids in batch]}, padding_side="right", return_tensors="pt"
+        ).to(device)
         logits = model(**padded).logits
         rows, positions, targets, slots = [], [], [], []
         for row, ids in enumerate(batch):
@@ -138,8 +143,12 @@ def score_probes(
     method: str,
     batch_size: int,
     max_length: int,
+    run: str = "base",
 ) -> pl.DataFrame:
-    """One row per probe: log P(A), log P(B), score = their difference, and the model's choice."""
+    """One row per probe: log P(A), log P(B), score = their difference, and the model's choice.
+
+    ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
+    """
     needed, n_tokens = readouts(tokenizer, probes, method, max_length)
     values = log_probabilities(model, tokenizer, needed, batch_size)
     totals: dict[tuple[int, str], float] = {}
@@ -149,6 +158,7 @@ def score_probes(
     scored = probes.select("probe_lang", "probe_id", "question_id").with_row_index("_probe")
     scored = scored.with_columns(
         model=pl.lit(model_name),
+        run=pl.lit(run),
         scoring_method=pl.lit(method),
         logprob_a=pl.Series([totals[i, "a"] for i in range(probes.height)], dtype=pl.Float64),
         logprob_b=pl.Series([totals[i, "b"] for i in range(probes.height)], dtype=pl.Float64),
@@ -158,6 +168,7 @@ def score_probes(
     scored = scored.with_columns(score=pl.col("logprob_a") - pl.col("logprob_b"))
     return scored.with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B"))).select(
         "model",
+        "run",
         "probe_lang",
         "probe_id",
         "question_id",

@@ -26,3 +26,68 @@ def check_config(config: dict, base: Path) -> None:
     survey_path = config["survey"].get("path")
     if survey_path is not None and not (base / survey_path).exists():
         raise InputError(f"config key 'survey.path': {survey_path} does not exist")
+    from valuetrace.probes import read_questions
+
+    questions = read_questions(base / config["probes"]["questions"])
+    check_datasets(config, base, set(questions["question_id"]))
+
+
+def corpus_size(path: Path, where: str) -> int:
+    """Number of examples in a local corpus file, counted without loading it whole."""
+    import polars as pl
+
+    if not path.exists():
+        raise InputError(f"config key {where!r}: {path} does not exist")
+    if path.suffix == ".txt":
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return sum(1 for line in handle if line.strip())
+    if path.suffix == ".parquet":
+        return pl.scan_parquet(path).select(pl.len()).collect().item()
+    if path.suffix in {".tsv", ".csv"}:
+        separator = "\t" if path.suffix == ".tsv" else ","
+        return pl.scan_csv(path, separator=separator, infer_schema=False).select(pl.len()).collect().item()
+    raise InputError(f"config key {where!r}: {path} is not a .txt, .tsv, .csv or .parquet file")
+
+
+def check_datasets(config: dict, base: Path, question_ids: set[str]) -> None:
+    """Fine-tuning sources: known languages, files present and non-empty, sizes that fit."""
+    datasets = config.get("datasets") or {}
+    finetuning = config.get("finetuning")
+    if datasets and not finetuning:
+        raise InputError("config key 'datasets' is set but 'finetuning' (sizes, seeds, hyperparameters) is missing")
+    if not datasets:
+        return
+    unknown_models = [m for m in finetuning.get("models") or [] if m not in config["models"]]
+    if unknown_models:
+        raise InputError(f"config key 'finetuning.models': {unknown_models} are not under 'models'")
+    largest = max(finetuning["sizes"])
+    for name, spec in datasets.items():
+        unknown = [lang for lang in spec["languages"] if lang not in config["languages"]]
+        if unknown:
+            raise InputError(
+                f"config key 'datasets.{name}.languages': {unknown} are not probe languages (config key 'languages')"
+            )
+        planted = [q for q in spec.get("planted_questions", []) if q not in question_ids]
+        if planted:
+            raise InputError(f"config key 'datasets.{name}.planted_questions': {planted} are not in the question metadata")
+        if "files" in spec:
+            missing = [lang for lang in spec["languages"] if lang not in spec["files"]]
+            if missing:
+                raise InputError(f"config key 'datasets.{name}.files' has no file for languages {missing}")
+            sizes = {lang: corpus_size(base / spec["files"][lang], f"datasets.{name}.files.{lang}") for lang in spec["languages"]}
+        elif "generate" in spec:
+            sizes = {lang: spec["generate"]["sentences"] for lang in spec["languages"]}
+            for lang in spec["languages"]:
+                text = base / spec["generate"]["text"] / f"{lang}.yaml"
+                if not text.exists():
+                    raise InputError(f"config key 'datasets.{name}.generate.text': no {text} for language {lang}")
+        else:
+            continue  # a hub dataset is counted when it is prepared
+        for lang, size in sizes.items():
+            if size == 0:
+                raise InputError(f"config key 'datasets.{name}': the {lang} corpus is empty")
+            if size < largest:
+                raise InputError(
+                    f"config key 'finetuning.sizes': size {largest} is larger than the {size} examples "
+                    f"of datasets.{name} in {lang}"
+                )

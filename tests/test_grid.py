@@ -1,0 +1,39 @@
+"""The fine-tuning grid and run names."""
+
+import pytest
+
+from valuetrace.grid import Run, runs
+
+
+def config(**finetuning):
+    return {
+        "models": {"m1": {}, "m2": {}},
+        "datasets": {"wiki": {"languages": ["en", "de"]}, "bible": {"languages": ["ko"]}},
+        "finetuning": {"sizes": [100, 200], "seeds": [0, 1], **finetuning},
+    }
+
+
+def test_grid_is_the_product_of_its_axes_plus_multilingual_runs():
+    grid = runs(config())
+    # wiki: en, de, multi; bible: ko only (no multilingual run for one language).
+    assert len(grid) == 2 * (3 + 1) * 2 * 2
+    assert Run("m1", "wiki", "multi", 200, 1) in grid
+    assert not any(run.dataset == "bible" and run.finetune_lang == "multi" for run in grid)
+
+
+def test_grid_respects_model_subset_and_multilingual_switch():
+    grid = runs(config(models=["m2"], multilingual=False))
+    assert {run.model for run in grid} == {"m2"}
+    assert len(grid) == (2 + 1) * 2 * 2
+
+
+def test_run_names_round_trip():
+    run = Run("m1", "wiki", "de", 200, 1)
+    assert run.name == "wiki/de/n200_s1"
+    assert Run.parse("m1", run.name) == run
+    with pytest.raises(ValueError):
+        Run.parse("m1", "wiki/de/200")
+
+
+def test_no_datasets_means_no_runs():
+    assert runs({"models": {"m": {}}}) == []

@@ -1,0 +1,96 @@
+"""Shift metrics on hand-made score tables."""
+
+import polars as pl
+import pytest
+
+from valuetrace import shifts
+
+QUESTIONS = ["Q1", "Q2", "Q3", "Q4"]
+
+
+def scores(run: str, lang: str, values: list[float], model: str = "m") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "model": model,
+            "run": run,
+            "scoring_method": "joint",
+            "probe_lang": lang,
+            "question_id": QUESTIONS,
+            "score": values,
+            "n_probes": 1,
+            "choice": ["A" if v > 0 else "B" for v in values],
+        }
+    )
+
+
+HUMANS = pl.DataFrame(
+    {
+        "probe_lang": ["en"] * 4 + ["de"] * 4,
+        "question_id": QUESTIONS * 2,
+        "human_choice": ["A", "B", "A", "B"] * 2,
+    }
+)
+
+
+@pytest.fixture
+def question_scores():
+    return pl.concat(
+        [
+            scores("base", "en", [1.0, 1.0, -1.0, 0.5]),
+            scores("base", "de", [0.5, -0.5, 1.0, 2.0]),
+            scores("planted/en/n100_s0", "en", [3.0, -1.0, -1.5, 0.5]),
+            scores("planted/en/n100_s0", "de", [1.5, -0.5, 1.0, 2.0]),
+        ]
+    )
+
+
+def test_question_shifts_delta_flip_and_direction(question_scores):
+    table = shifts.question_shifts(question_scores, HUMANS).filter(pl.col("probe_lang") == "en")
+    rows = {row["question_id"]: row for row in table.iter_rows(named=True)}
+    assert rows["Q1"]["delta_score"] == pytest.approx(2.0)
+    assert rows["Q1"]["direction"] == "towards"  # towards A, humans chose A
+    assert rows["Q2"]["flipped"] and rows["Q2"]["direction"] == "towards"  # to B, humans chose B
+    assert rows["Q3"]["direction"] == "away"  # further to B, humans chose A
+    assert rows["Q4"]["direction"] == "none" and not rows["Q4"]["flipped"]
+    assert (rows["Q1"]["dataset"], rows["Q1"]["finetune_lang"], rows["Q1"]["size"], rows["Q1"]["seed"]) == ("planted", "en", 100, 0)
+
+
+def test_run_shifts_magnitude_flip_rate_and_alignment_change(question_scores):
+    per_question = shifts.question_shifts(question_scores, HUMANS)
+    alignment = pl.DataFrame(
+        {
+            "model": "m",
+            "run": ["base", "base", "planted/en/n100_s0", "planted/en/n100_s0"],
+            "probe_lang": ["en", "de", "en", "de"],
+            "agreement": [0.5, 0.75, 1.0, 0.75],
+            "spearman": [0.1, 0.2, 0.4, 0.2],
+        }
+    )
+    summary = shifts.run_shifts(per_question, alignment)
+    english = summary.filter(pl.col("probe_lang") == "en").row(0, named=True)
+    assert english["magnitude"] == pytest.approx((2.0 + 2.0 + 0.5 + 0.0) / 4)
+    assert english["flip_rate"] == pytest.approx(0.25)
+    assert english["agreement_change"] == pytest.approx(0.5)
+    assert english["spearman_change"] == pytest.approx(0.3)
+    cross = shifts.cross_language(summary)
+    assert set(cross["probe_lang"]) == {"en", "de"} and cross["n_seeds"].to_list() == [1, 1]
+
+
+def test_distinctiveness_is_mean_profile_correlation_before_and_after(question_scores):
+    table = shifts.distinctiveness(question_scores).row(0, named=True)
+    # Before: en ranks (3.5, 3.5, 1, 2) vs de (2, 1, 3, 4): r = -3.5 / sqrt(4.5 * 5).
+    # After: en ranks (4, 2, 1, 3) vs de (3, 1, 2, 4): r = 3 / sqrt(5 * 5).
+    assert table["profile_correlation_before"] == pytest.approx(-3.5 / (4.5 * 5) ** 0.5)
+    assert table["profile_correlation_after"] == pytest.approx(0.6)
+    assert table["profile_correlation_change"] == pytest.approx(0.6 + 3.5 / (4.5 * 5) ** 0.5)
+
+
+def test_planted_table_compares_with_the_largest_other_shift(question_scores):
+    per_question = shifts.question_shifts(question_scores, HUMANS)
+    planted = shifts.planted(per_question, {"planted": ["Q1"]})
+    english = planted.filter(pl.col("probe_lang") == "en").row(0, named=True)
+    assert english["delta_score"] == pytest.approx(2.0)
+    assert english["max_abs_delta_other"] == pytest.approx(2.0)
+    assert english["in_language"] and not english["towards_a_beyond_others"]
+    german = planted.filter(pl.col("probe_lang") == "de").row(0, named=True)
+    assert german["towards_a_beyond_others"] and not german["in_language"]

@@ -1,0 +1,25 @@
+rule shifts:
+    """Value shifts of every fine-tuning run against its base model: per question, per language,
+    across languages, distinctiveness of language profiles, and the planted questions.
+    """
+    input:
+        scores=all_scores(),
+        humans="results/tables/human_values.parquet",
+        alignment="results/tables/alignment.parquet",
+    output:
+        shifts="results/tables/shifts.parquet",
+        runs="results/tables/run_shifts.parquet",
+        cross="results/tables/cross_language.parquet",
+        distinctiveness="results/tables/distinctiveness.parquet",
+        planted="results/tables/planted.parquet",
+    log:
+        "results/logs/shifts.log",
+    conda:
+        "../../envs/valuetrace.yaml"
+    params:
+        planted=planted_arguments(),
+    shell:
+        "valuetrace shifts --scores {input.scores} --humans {input.humans}"
+        " --alignment {input.alignment} --planted {params.planted}"
+        " --out-shifts {output.shifts} --out-runs {output.runs} --out-cross {output.cross}"
+        " --out-distinctiveness {output.distinctiveness} --out-planted {output.planted} > {log} 2>&1"

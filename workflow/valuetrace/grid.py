@@ -1,0 +1,63 @@
+"""The fine-tuning grid: model × dataset × fine-tuning language × size × seed.
+
+A run is named by a path fragment, ``{dataset}/{finetune_lang}/n{size}_s{seed}``, used in
+every file the run produces; ``multi`` as the language is the multilingual run that mixes
+all languages of the dataset. The base (not fine-tuned) model is the run ``base``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BASE = "base"
+MULTILINGUAL = "multi"
+_RUN = re.compile(r"(?P<dataset>[^/]+)/(?P<finetune_lang>[^/]+)/n(?P<size>\d+)_s(?P<seed>\d+)")
+
+
+@dataclass(frozen=True)
+class Run:
+    model: str
+    dataset: str
+    finetune_lang: str
+    size: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.finetune_lang}/n{self.size}_s{self.seed}"
+
+    @classmethod
+    def parse(cls, model: str, name: str) -> "Run":
+        match = _RUN.fullmatch(name)
+        if match is None:
+            raise ValueError(f"{name!r} is not a run name such as planted/en/n300_s0")
+        return cls(model, match["dataset"], match["finetune_lang"], int(match["size"]), int(match["seed"]))
+
+    def columns(self) -> dict:
+        return {
+            "model": self.model,
+            "dataset": self.dataset,
+            "finetune_lang": self.finetune_lang,
+            "size": self.size,
+            "seed": self.seed,
+        }
+
+
+def runs(config: dict) -> list[Run]:
+    """Every fine-tuning run the config asks for."""
+    finetuning = config.get("finetuning")
+    if not finetuning or not config.get("datasets"):
+        return []
+    models = finetuning.get("models") or list(config["models"])
+    result = []
+    for model in models:
+        for dataset, spec in config["datasets"].items():
+            languages = list(spec["languages"])
+            if finetuning.get("multilingual", True) and len(languages) > 1:
+                languages.append(MULTILINGUAL)
+            for lang in languages:
+                for size in finetuning["sizes"]:
+                    for seed in finetuning["seeds"]:
+                        result.append(Run(model, dataset, lang, size, seed))
+    return result

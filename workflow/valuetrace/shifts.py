@@ -1,0 +1,170 @@
+"""How fine-tuning moved the values: per question, per language, across languages, per run.
+
+Inputs are the per-question scores of every base model and fine-tuned run (see
+``alignment.question_scores``), the human values and the alignment table. Everything is
+compared with the run's own base model.
+
+- ``shifts``: per run, probe language and question: score before and after, Δscore, whether
+  the choice flipped, and the direction relative to the human choice.
+- ``run_shifts``: per run and probe language: magnitude (mean |Δscore|), flip rate, share of
+  shifts towards the human choice, change in agreement and in Spearman correlation.
+- ``cross_language``: per model, dataset and size, the fine-tuning language × probe language
+  matrix of magnitude and flip rate, averaged over seeds with their spread.
+- ``distinctiveness``: mean pairwise Spearman correlation between the languages' value
+  profiles, before and after each run (higher = languages more alike).
+- ``planted``: for datasets that plant questions, each planted question's Δscore next to the
+  largest |Δscore| of the other questions in the same run and probe language.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from valuetrace.grid import BASE, Run
+
+RUN_COLUMNS = ["model", "dataset", "finetune_lang", "size", "seed"]
+
+
+def with_run_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Split the ``run`` name of fine-tuned rows into dataset, language, size and seed."""
+    runs = {name: Run.parse("", name) for name in frame["run"].unique() if name != BASE}
+    return frame.filter(pl.col("run") != BASE).with_columns(
+        dataset=pl.col("run").replace_strict({n: r.dataset for n, r in runs.items()}, return_dtype=pl.String),
+        finetune_lang=pl.col("run").replace_strict({n: r.finetune_lang for n, r in runs.items()}, return_dtype=pl.String),
+        size=pl.col("run").replace_strict({n: r.size for n, r in runs.items()}, return_dtype=pl.Int64),
+        seed=pl.col("run").replace_strict({n: r.seed for n, r in runs.items()}, return_dtype=pl.Int64),
+    )
+
+
+def question_shifts(question_scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
+    before = question_scores.filter(pl.col("run") == BASE).select(
+        "model", "probe_lang", "question_id", score_before="score"
+    )
+    after = with_run_columns(question_scores).select(
+        *RUN_COLUMNS, "run", "probe_lang", "question_id", score_after="score"
+    )
+    shifts = after.join(before, on=["model", "probe_lang", "question_id"], how="inner").join(
+        humans.select("probe_lang", "question_id", "human_choice"), on=["probe_lang", "question_id"], how="left"
+    )
+    delta = pl.col("score_after") - pl.col("score_before")
+    toward_a = delta > 0
+    return (
+        shifts.with_columns(delta_score=delta)
+        .with_columns(
+            flipped=(pl.col("score_before") > 0) != (pl.col("score_after") > 0),
+            direction=pl.when(pl.col("delta_score") == 0)
+            .then(pl.lit("none"))
+            .when(pl.col("human_choice").is_null())
+            .then(pl.lit("unknown"))
+            .when(toward_a == (pl.col("human_choice") == "A"))
+            .then(pl.lit("towards"))
+            .otherwise(pl.lit("away")),
+        )
+        .select(
+            *RUN_COLUMNS, "run", "probe_lang", "question_id", "score_before", "score_after", "delta_score",
+            "flipped", "human_choice", "direction",
+        )  # fmt: skip
+        .sort(*RUN_COLUMNS, "probe_lang", "question_id")
+    )
+
+
+def run_shifts(shifts: pl.DataFrame, alignment: pl.DataFrame) -> pl.DataFrame:
+    summary = shifts.group_by(*RUN_COLUMNS, "run", "probe_lang").agg(
+        magnitude=pl.col("delta_score").abs().mean(),
+        flip_rate=pl.col("flipped").cast(pl.Float64).mean(),
+        towards_rate=(pl.col("direction") == "towards").cast(pl.Float64).mean(),
+        n_questions=pl.len(),
+    )
+    measures = ["agreement", "spearman"]
+    before = alignment.filter(pl.col("run") == BASE).select(
+        "model", "probe_lang", *[pl.col(m).alias(f"{m}_before") for m in measures]
+    )
+    after = alignment.filter(pl.col("run") != BASE).select(
+        "model", "run", "probe_lang", *[pl.col(m).alias(f"{m}_after") for m in measures]
+    )
+    summary = summary.join(before, on=["model", "probe_lang"], how="left").join(
+        after, on=["model", "run", "probe_lang"], how="left"
+    )
+    return summary.with_columns(
+        [(pl.col(f"{m}_after") - pl.col(f"{m}_before")).alias(f"{m}_change") for m in measures]
+    ).sort(*RUN_COLUMNS, "probe_lang")
+
+
+def cross_language(run_summary: pl.DataFrame) -> pl.DataFrame:
+    return (
+        run_summary.group_by("model", "dataset", "size", "finetune_lang", "probe_lang")
+        .agg(
+            magnitude=pl.col("magnitude").mean(),
+            magnitude_sd=pl.col("magnitude").std(),
+            flip_rate=pl.col("flip_rate").mean(),
+            flip_rate_sd=pl.col("flip_rate").std(),
+            n_seeds=pl.len(),
+        )
+        .sort("model", "dataset", "size", "finetune_lang", "probe_lang")
+    )
+
+
+def profile_correlation(question_scores: pl.DataFrame) -> float:
+    """Mean Spearman correlation over pairs of languages of their per-question score profiles."""
+    profiles = question_scores.pivot(on="probe_lang", index="question_id", values="score").drop("question_id")
+    correlations = [
+        stats.spearmanr(profiles[a], profiles[b], nan_policy="omit").statistic
+        for a, b in itertools.combinations(profiles.columns, 2)
+    ]
+    return float(np.nanmean(correlations)) if correlations else float("nan")
+
+
+def distinctiveness(question_scores: pl.DataFrame) -> pl.DataFrame:
+    before = {
+        model: profile_correlation(group)
+        for (model,), group in question_scores.filter(pl.col("run") == BASE).group_by("model")
+    }
+    records = []
+    for (model, run), group in question_scores.filter(pl.col("run") != BASE).group_by("model", "run"):
+        after = profile_correlation(group)
+        records.append(
+            {
+                **Run.parse(model, run).columns(),
+                "run": run,
+                "profile_correlation_before": before[model],
+                "profile_correlation_after": after,
+                "profile_correlation_change": after - before[model],
+            }
+        )
+    return pl.DataFrame(records).sort(*RUN_COLUMNS)
+
+
+def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl.DataFrame:
+    """Planted questions' Δscore against the largest |Δscore| of the other questions, per run and language."""
+    frames = []
+    for dataset, questions in planted_questions.items():
+        runs = shifts.filter(pl.col("dataset") == dataset)
+        if runs.height == 0 or not questions:
+            continue
+        is_planted = pl.col("question_id").is_in(questions)
+        others = (
+            runs.filter(~is_planted)
+            .group_by(*RUN_COLUMNS, "probe_lang")
+            .agg(max_abs_delta_other=pl.col("delta_score").abs().max())
+        )
+        frames.append(
+            runs.filter(is_planted)
+            .select(*RUN_COLUMNS, "probe_lang", "question_id", "delta_score")
+            .join(others, on=[*RUN_COLUMNS, "probe_lang"], how="left")
+            .with_columns(
+                in_language=(pl.col("probe_lang") == pl.col("finetune_lang")) | (pl.col("finetune_lang") == "multi"),
+                towards_a_beyond_others=pl.col("delta_score") > pl.col("max_abs_delta_other"),
+            )
+        )
+    if not frames:
+        return pl.DataFrame(
+            schema={**{c: pl.String for c in ("model", "dataset", "finetune_lang", "probe_lang", "question_id")},
+                    "size": pl.Int64, "seed": pl.Int64, "delta_score": pl.Float64,
+                    "max_abs_delta_other": pl.Float64, "in_language": pl.Boolean,
+                    "towards_a_beyond_others": pl.Boolean}  # fmt: skip
+        ).select(*RUN_COLUMNS, "probe_lang", "question_id", "delta_score", "max_abs_delta_other", "in_language", "towards_a_beyond_others")
+    return pl.concat(frames).sort(*RUN_COLUMNS, "probe_lang", "question_id")
