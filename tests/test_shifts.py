@@ -94,3 +94,19 @@ def test_planted_table_compares_with_the_largest_other_shift(question_scores):
     assert english["in_language"] and not english["towards_a_beyond_others"]
     german = planted.filter(pl.col("probe_lang") == "de").row(0, named=True)
     assert german["towards_a_beyond_others"] and not german["in_language"]
+
+
+def test_multilingual_run_counts_as_in_language_only_for_the_datasets_languages(question_scores):
+    multi = pl.concat(
+        [
+            question_scores,
+            scores("planted/multi/n100_s0", "en", [2.0, 1.0, -1.0, 0.5]),
+            scores("planted/multi/n100_s0", "de", [0.5, -0.5, 1.0, 2.0]),
+        ]
+    )
+    planted = shifts.planted(shifts.question_shifts(multi, HUMANS), {"planted": ["Q1"]})
+    in_language = {
+        (row["finetune_lang"], row["probe_lang"]): row["in_language"] for row in planted.iter_rows(named=True)
+    }
+    # The dataset's monolingual runs are in English only, so German is another language even for multi.
+    assert in_language == {("en", "en"): True, ("en", "de"): False, ("multi", "en"): True, ("multi", "de"): False}

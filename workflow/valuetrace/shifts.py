@@ -24,20 +24,25 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from valuetrace.grid import BASE, Run
+from valuetrace.grid import BASE, MULTILINGUAL, Run
 
 RUN_COLUMNS = ["model", "dataset", "finetune_lang", "size", "seed"]
+PLANTED_SCHEMA = {
+    "model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64,
+    "probe_lang": pl.String, "question_id": pl.String, "delta_score": pl.Float64,
+    "max_abs_delta_other": pl.Float64, "in_language": pl.Boolean, "towards_a_beyond_others": pl.Boolean,
+}  # fmt: skip
 
 
 def with_run_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """Split the ``run`` name of fine-tuned rows into dataset, language, size and seed."""
-    runs = {name: Run.parse("", name) for name in frame["run"].unique() if name != BASE}
-    return frame.filter(pl.col("run") != BASE).with_columns(
-        dataset=pl.col("run").replace_strict({n: r.dataset for n, r in runs.items()}, return_dtype=pl.String),
-        finetune_lang=pl.col("run").replace_strict({n: r.finetune_lang for n, r in runs.items()}, return_dtype=pl.String),
-        size=pl.col("run").replace_strict({n: r.size for n, r in runs.items()}, return_dtype=pl.Int64),
-        seed=pl.col("run").replace_strict({n: r.seed for n, r in runs.items()}, return_dtype=pl.Int64),
-    )
+    """The fine-tuned rows, with their ``run`` name split into dataset, language, size and seed."""
+    tuned = frame.filter(pl.col("run") != BASE)
+    grid = pl.DataFrame(
+        [{"run": name, **Run.parse("", name).columns()} for name in tuned["run"].unique()],
+        schema={"run": pl.String, "model": pl.String, "dataset": pl.String, "finetune_lang": pl.String,
+                "size": pl.Int64, "seed": pl.Int64},  # fmt: skip
+    ).drop("model")
+    return tuned.join(grid, on="run", how="left")
 
 
 def question_shifts(question_scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
@@ -146,6 +151,8 @@ def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl
         if runs.height == 0 or not questions:
             continue
         is_planted = pl.col("question_id").is_in(questions)
+        # A multilingual run is fine-tuned on every language the dataset has monolingual runs in.
+        languages = runs.filter(pl.col("finetune_lang") != MULTILINGUAL)["finetune_lang"].unique().to_list()
         others = (
             runs.filter(~is_planted)
             .group_by(*RUN_COLUMNS, "probe_lang")
@@ -156,15 +163,11 @@ def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl
             .select(*RUN_COLUMNS, "probe_lang", "question_id", "delta_score")
             .join(others, on=[*RUN_COLUMNS, "probe_lang"], how="left")
             .with_columns(
-                in_language=(pl.col("probe_lang") == pl.col("finetune_lang")) | (pl.col("finetune_lang") == "multi"),
+                in_language=(pl.col("probe_lang") == pl.col("finetune_lang"))
+                | ((pl.col("finetune_lang") == MULTILINGUAL) & pl.col("probe_lang").is_in(languages)),
                 towards_a_beyond_others=pl.col("delta_score") > pl.col("max_abs_delta_other"),
             )
         )
     if not frames:
-        return pl.DataFrame(
-            schema={**{c: pl.String for c in ("model", "dataset", "finetune_lang", "probe_lang", "question_id")},
-                    "size": pl.Int64, "seed": pl.Int64, "delta_score": pl.Float64,
-                    "max_abs_delta_other": pl.Float64, "in_language": pl.Boolean,
-                    "towards_a_beyond_others": pl.Boolean}  # fmt: skip
-        ).select(*RUN_COLUMNS, "probe_lang", "question_id", "delta_score", "max_abs_delta_other", "in_language", "towards_a_beyond_others")
-    return pl.concat(frames).sort(*RUN_COLUMNS, "probe_lang", "question_id")
+        return pl.DataFrame(schema=PLANTED_SCHEMA)
+    return pl.concat(frames).select(list(PLANTED_SCHEMA)).sort(*RUN_COLUMNS, "probe_lang", "question_id")
