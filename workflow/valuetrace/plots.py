@@ -87,9 +87,13 @@ def _largest_size(frame: pl.DataFrame) -> pl.DataFrame:
 def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str, value: str, title: str, path, center=None, marked_rows=()):
     """One seaborn heatmap per combination of ``panels`` columns, side by side."""
     groups = frame.partition_by(panels, as_dict=True, maintain_order=True)
-    figure, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()), squeeze=False)
-    limit = max(float(frame[value].abs().max() or 0), 1e-6)
-    for ax, (key, group) in zip(axes[0], sorted(groups.items())):
+    figure, axes = plt.subplots(
+        1, len(groups), figsize=(4.2 * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()),
+        squeeze=False, sharey=True, layout="constrained",
+    )  # fmt: skip
+    # A few extreme cells would wash out the rest: the colour scale stops at the 98th percentile.
+    limit = max(float(frame[value].abs().quantile(0.98) or 0), 1e-6)
+    for index, (ax, (key, group)) in enumerate(zip(axes[0], sorted(groups.items()))):
         pivot = group.pivot(on=column, index=row, values=value, aggregate_function="mean").to_pandas().set_index(row)
         if row == "question_id":
             pivot = pivot.loc[sorted(pivot.index, key=lambda q: int(q[1:]))]
@@ -101,13 +105,15 @@ def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str,
             vmax=limit,
             annot=pivot.shape[0] * pivot.shape[1] <= 64,
             fmt=".2f",
+            cbar=index == len(groups) - 1,
+            cbar_kws={"label": value, "extend": "both"},
             ax=ax,
         )
         if marked_rows:
             ax.set_yticklabels([f"{q} *" if q in marked_rows else q for q in pivot.index], rotation=0)
         ax.set_title(" / ".join(str(k) for k in key))
         ax.set_xlabel(column.replace("_", " "))
-        ax.set_ylabel(row.replace("_", " "))
+        ax.set_ylabel(row.replace("_", " ") if index == 0 else "")
     figure.suptitle(title)
     _save(figure, path)
 
