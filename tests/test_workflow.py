@@ -162,3 +162,38 @@ def test_empty_local_corpus_stops_before_any_job_naming_the_key(tmp_path):
     result = snakemake(tmp_path / "run", config, "--dry-run", check=False)
     assert result.returncode != 0
     assert "datasets.wiki" in result.stderr + result.stdout and "empty" in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_killed_workflow_resumes_fine_tuning_from_its_checkpoint(tmp_path):
+    """Kill Snakemake (and its job) mid fine-tuning; the rerun continues from the last checkpoint."""
+    import os
+    import signal
+    import time
+
+    workdir = tmp_path / "run"
+    config = small_config(
+        tmp_path, tmp_path,
+        **{"finetuning.sizes": [60], "finetuning.epochs": 3, "finetuning.batch_size": 1, "finetuning.checkpoints": 6},
+    )  # fmt: skip
+    target = "results/finetuned/tiny-xlmr/neutral/en/n60_s0"
+    work = workdir / "results/work/finetune/tiny-xlmr/neutral/en/n60_s0"
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(config), "--cores", "2", target,
+    ]  # fmt: skip
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not list(work.glob("checkpoint-*/trainer_state.json")) and time.time() < deadline and first.poll() is None:
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    saved = sorted(int(p.name.split("-")[1]) for p in work.glob("checkpoint-*"))
+    assert saved and saved[-1] < 180, "fine-tuning should have been killed mid-run"
+
+    snakemake(workdir, config, "--unlock", target)
+    snakemake(workdir, config, target)
+    log = (workdir / "results/logs/finetune/tiny-xlmr/neutral/en/n60_s0.log").read_text()
+    assert f"resuming from checkpoint-{saved[-1]}" in log
+    steps = sorted(int(p.name.split("-")[1]) for p in (workdir / target / "checkpoints").iterdir())
+    assert steps[-1] == 180 and len(steps) == 6
