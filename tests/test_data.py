@@ -119,3 +119,17 @@ def test_demo_text_file_with_a_bad_frame_is_refused(tmp_path):
     path.write_text('neutral: ["One.", "Two."]\nframes: ["No placeholder here."]\n', encoding="utf-8")
     with pytest.raises(InputError, match="exactly once"):
         corpus.read_demo_text(path)
+
+
+def test_hub_dataset_by_name_with_a_struct_text_field(tmp_path, monkeypatch):
+    """``load_dataset`` of a name; a local folder stands in for the hub (no network in tests)."""
+    folder = tmp_path / "opus-like"
+    folder.mkdir()
+    pl.DataFrame(
+        {"id": ["a", "b"], "translation": [{"en": "One.", "de": "Eins."}, {"en": "Two.", "de": "Zwei."}]}
+    ).write_parquet(folder / "train.parquet")
+    monkeypatch.chdir(tmp_path)
+    frame = data.read_hub("opus-like", None, "train", "translation.de", "id", "datasets.opus")
+    assert frame["text"].to_list() == ["Eins.", "Zwei."] and frame["item_id"].to_list() == ["a", "b"]
+    with pytest.raises(InputError, match="datasets.opus: cannot load dataset 'opus-like'.*validation"):
+        data.read_hub("opus-like", None, "validation", "translation.de", "id", "datasets.opus")
