@@ -128,13 +128,21 @@ def cross_language_figure(cross: pl.DataFrame, path) -> None:
 
 
 def flip_rates_figure(run_shifts: pl.DataFrame, path) -> None:
-    """Flip rate against data size, per source and fine-tuning language."""
+    """Shift magnitude and flip rate against data size, per source and fine-tuning language."""
+    long = run_shifts.unpivot(
+        index=["dataset", "finetune_lang", "size", "seed", "probe_lang"],
+        on=["magnitude", "flip_rate"],
+        variable_name="measure",
+    )
     grid = sns.catplot(
-        data=run_shifts.to_pandas(), x="size", y="flip_rate", hue="dataset", col="finetune_lang",
-        kind="point", errorbar=("pi", 100), dodge=0.2, height=3.2, aspect=0.9,
+        data=long.to_pandas(), x="size", y="value", hue="dataset", col="finetune_lang", row="measure",
+        kind="point", errorbar=("pi", 100), dodge=0.2, height=3.0, aspect=0.9, sharey="row",
     )  # fmt: skip
-    grid.set_axis_labels("examples per language", "flip rate (share of questions)")
-    grid.figure.suptitle("Flip rate by source and data size (range over probe languages and seeds)", y=1.04)
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("examples per language", "")
+    for measure, axes in zip(grid.row_names, grid.axes):
+        axes[0].set_ylabel({"magnitude": "magnitude (mean |Δscore|)", "flip_rate": "flip rate"}[measure])
+    grid.figure.suptitle("Shift magnitude and flip rate by source and data size (range over probe languages and seeds)", y=1.03)
     _save(grid.figure, path)
 
 
