@@ -69,7 +69,3 @@ def write_table(frame: pl.DataFrame, path: str | os.PathLike, name: str) -> None
     check_table(frame, name)
     with atomic_path(path) as tmp:
         frame.write_parquet(tmp)
-
-
-def read_table(path: str | os.PathLike) -> pl.DataFrame:
-    return pl.read_parquet(path)
