@@ -294,6 +294,14 @@ def test_arora_subitems_map_to_their_question():
     assert q106a["source_line"] == 3
 
 
+@pytest.mark.parametrize("number", ["106a", "Q106a", "106.a", "106_A", "106-a"])
+def test_arora_question_number_spellings(tmp_path: Path, number: str):
+    path = tmp_path / "de.tsv"
+    path.write_text(f"\tquestion\tsentence\toption_a\toption_b\n0\t{number}\tEs ist [MASK].\tgut\tschlecht\n", encoding="utf-8")
+    (row,) = probes.read_arora_file(path).rows
+    assert (row["probe_id"], row["question_id"]) == ("Q106a", "Q106")
+
+
 def test_arora_defective_rows_are_reported_and_skipped():
     bn = ARORA / "WVS" / "bn.tsv"
     probe_file = probes.read_arora_file(bn)

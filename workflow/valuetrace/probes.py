@@ -152,7 +152,7 @@ def read_own_file(path: Path, language: str | None = None) -> ProbeFile:
     return result
 
 
-_ARORA_NUMBER = re.compile(r"^[Qq]?(\d+)([A-Za-z]?)$")
+_ARORA_NUMBER = re.compile(r"^[Qq]?(\d+)[._-]?([A-Za-z]?)$")
 
 
 def read_arora_file(path: Path, language: str | None = None) -> ProbeFile:
