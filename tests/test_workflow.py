@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,10 @@ def small_config(tmp_path: Path, bert_dir: Path, **changes) -> Path:
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["languages"] = ["en", "de", "ko"]
     config["countries"] = {lang: config["countries"][lang] for lang in config["languages"]}
-    config["probes"]["path"] = str(REPO / "config" / "probes")
+    probes = tmp_path / "probes"
+    if not probes.exists():
+        shutil.copytree(REPO / "config" / "probes", probes, ignore=shutil.ignore_patterns("questions.tsv"))
+    config["probes"]["path"] = str(probes)
     config["probes"]["questions"] = str(REPO / "config" / "probes" / "questions.tsv")
     config["models"] = {
         "tiny-xlmr": {"build": {**config["models"]["tiny-xlmr"]["build"], "steps": 30, "vocab_size": 1500}},
@@ -119,6 +123,12 @@ def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dir
     jobs = planned_jobs(workdir, changed)
     assert jobs.get("score_probes") == 2 + 2 * 3
     assert {"compile_probes", "build_model", "pretraining_corpus", "finetune", "human_values"}.isdisjoint(jobs)
+
+    # An edited probe file (not just a new file in the folder) reruns the probe table and what follows.
+    german = tmp_path / "probes" / "de.tsv"
+    german.write_text(german.read_text(encoding="utf-8").replace("wichtig", "bedeutend", 1), encoding="utf-8")
+    assert planned_jobs(workdir, config).get("compile_probes") == 1
+    german.write_text(german.read_text(encoding="utf-8").replace("bedeutend", "wichtig", 1), encoding="utf-8")
 
     # A changed setting of one dataset reruns that dataset's jobs and the summaries, nothing else.
     changed = small_config(tmp_path, tiny_model_dirs["bert"], **{"datasets.neutral.generate.seed": 99})

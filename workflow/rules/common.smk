@@ -1,3 +1,4 @@
+import os
 import re
 import shlex
 import sys
@@ -10,6 +11,7 @@ LIBRARY = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(LIBRARY))
 
 from valuetrace.grid import BASE, MULTILINGUAL, runs
+from valuetrace.probes import probe_files
 from valuetrace.settings import check_config
 
 # Jobs call the library's command line, `valuetrace`, defined in every job's shell as a
@@ -35,6 +37,16 @@ DATASETS = config.get("datasets") or {}
 FINETUNING = config.get("finetuning") or {}
 PRETRAINING = config.get("pretraining_corpus") or {}
 RUNS = runs(config)
+
+# Files rather than folders are inputs: a folder's time stamp does not change when a file
+# in it is edited, and an edited probe or demo text must rerun what was built from it.
+PROBE_FILES = [str(path) for path in probe_files(Path(config["probes"]["path"]))]
+DEMO_TEXT_FILES = [
+    path
+    for lang in LANGUAGES
+    if "demo_text" in PRETRAINING
+    and Path(path := f"{PRETRAINING['demo_text']}/{lang}.yaml").exists()
+]
 
 
 # Tables shown in the report as CSV; each is also a parquet file with a schema.

@@ -2,7 +2,7 @@ rule pretraining_corpus:
     """Balanced demo pretraining text: every probe filled with A and with B, plus demo text."""
     input:
         probes="results/probes/probes.parquet",
-        demo_text=PRETRAINING.get("demo_text", []),
+        demo_text=DEMO_TEXT_FILES,
     output:
         "results/data/pretraining_corpus.parquet",
     log:

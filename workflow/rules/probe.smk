@@ -1,7 +1,7 @@
 rule compile_probes:
     """Validate the probe files and join them with the question metadata (scale, polarity)."""
     input:
-        probes=config["probes"]["path"],
+        probes=PROBE_FILES,
         questions=config["probes"]["questions"],
     output:
         "results/probes/probes.parquet",
@@ -10,6 +10,8 @@ rule compile_probes:
     conda:
         "../../envs/valuetrace.yaml"
     params:
+        # The folder (or file) holding all probe files, for the command line.
+        path=lambda wildcards, input: os.path.commonpath(input.probes),
         languages=LANGUAGES,
         format=config["probes"].get("format", "valuetrace"),
         skip=(
@@ -18,7 +20,7 @@ rule compile_probes:
             else ""
         ),
     shell:
-        "valuetrace probes compile --probes {input.probes} --questions {input.questions}"
+        "valuetrace probes compile --probes {params.path} --questions {input.questions}"
         " --languages {params.languages} --format {params.format} {params.skip}"
         " --out {output} > {log} 2>&1"
 
