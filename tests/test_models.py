@@ -181,7 +181,7 @@ def test_a_failed_build_keeps_the_previous_model_and_leaves_nothing_behind(tmp_p
     (out / "marker").write_text("previous build")
 
     def crash(*args, output_dir, **kwargs):
-        output_dir.mkdir(parents=True)  # a crash halfway through training
+        (output_dir / "checkpoint-1").mkdir(parents=True)  # a crash halfway through training
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(models, "train_masked_lm", crash)

@@ -274,3 +274,12 @@ def test_cli_humans_reports_absent_country(tmp_path: Path, capsys):
     assert code == 2
     assert "GRC" in capsys.readouterr().err
     assert not (tmp_path / "h.parquet").exists()
+
+
+def test_cli_country_pair_without_code_is_a_one_line_error(tmp_path: Path, capsys):
+    status = cli.main(
+        ["survey", "humans", "--survey", str(tmp_path / "w.csv"), "--questions", str(QUESTIONS_FILE),
+         "--countries", "de", "--out", str(tmp_path / "h.parquet")]
+    )  # fmt: skip
+    assert status == 2
+    assert "--countries 'de': expected KEY=VALUE" in capsys.readouterr().err

@@ -15,13 +15,15 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from valuetrace.scoring import choice
+
 
 def question_scores(scores: pl.DataFrame) -> pl.DataFrame:
     """Mean score per model, run, language and question, and the choice it implies."""
     return (
         scores.group_by("model", "run", "scoring_method", "probe_lang", "question_id")
         .agg(score=pl.col("score").mean(), n_probes=pl.len())
-        .with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B")))
+        .with_columns(choice=choice(pl.col("score")))
         .sort("model", "run", "probe_lang", "question_id")
     )
 

@@ -18,6 +18,14 @@ from valuetrace.errors import InputError
 log = logging.getLogger("valuetrace")
 
 
+def _pairs(items: list[str], option: str, example: str) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as a dict, refusing any item without exactly one ``=``."""
+    malformed = [item for item in items if item.count("=") != 1]
+    if malformed:
+        raise InputError(f"{option} {malformed[0]!r}: expected KEY=VALUE, such as {example}")
+    return dict(item.split("=") for item in items)
+
+
 def _probes_check(args) -> int:
     from valuetrace import probes
 
@@ -105,10 +113,7 @@ def _survey_synthetic(args) -> int:
 def _survey_humans(args) -> int:
     from valuetrace import probes, survey, tables
 
-    malformed = [pair for pair in args.countries if pair.count("=") != 1]
-    if malformed:
-        raise InputError(f"--countries {malformed[0]!r}: expected LANG=CODE, such as de=DEU")
-    countries = dict(pair.split("=") for pair in args.countries)
+    countries = _pairs(args.countries, "--countries", "de=DEU")
     questions = probes.read_questions(Path(args.questions))
     path = Path(args.survey)
     respondents = survey.read_respondents(path, questions["question_id"].to_list())
@@ -218,10 +223,10 @@ def _shifts(args) -> int:
     humans = pl.read_parquet(args.humans)
     per_question = shifts.question_shifts(question_scores, humans)
     per_run = shifts.run_shifts(per_question, pl.read_parquet(args.alignment))
-    planted = {}
-    for item in args.planted:
-        dataset, _, questions = item.partition("=")
-        planted[dataset] = [q for q in questions.split(",") if q]
+    planted = {
+        dataset: [q for q in questions.split(",") if q]
+        for dataset, questions in _pairs(args.planted, "--planted", "planted=Q46,Q49").items()
+    }
     tables.write_table(per_question, args.out_shifts, "shifts")
     tables.write_table(per_run, args.out_runs, "run_shifts")
     tables.write_table(shifts.cross_language(per_run), args.out_cross, "cross_language")

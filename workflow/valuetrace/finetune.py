@@ -19,6 +19,7 @@ import polars as pl
 
 from valuetrace.errors import InputError
 from valuetrace.models import load_masked_lm
+from valuetrace.tables import atomic_directory
 from valuetrace.training import train_masked_lm
 
 log = logging.getLogger(__name__)
@@ -70,17 +71,14 @@ def finetune(
         save_steps=save_steps,
         resume=True,
     )
-    partial = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial / "model")
-    tokenizer.save_pretrained(partial / "model")
-    for checkpoint in sorted(work_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
-        target = partial / "checkpoints" / f"step-{checkpoint.name.split('-')[1]}"
-        target.mkdir(parents=True)
-        for name in CHECKPOINT_FILES:
-            shutil.copy2(checkpoint / name, target / name)
-    (partial / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
-    shutil.rmtree(out_dir, ignore_errors=True)
-    partial.rename(out_dir)
+    with atomic_directory(out_dir) as partial:
+        model.save_pretrained(partial / "model")
+        tokenizer.save_pretrained(partial / "model")
+        for checkpoint in sorted(work_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+            target = partial / "checkpoints" / f"step-{checkpoint.name.split('-')[1]}"
+            target.mkdir(parents=True)
+            for name in CHECKPOINT_FILES:
+                shutil.copy2(checkpoint / name, target / name)
+        (partial / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     # The work directory only serves resumption; the finished run no longer needs it.
     shutil.rmtree(work_dir, ignore_errors=True)

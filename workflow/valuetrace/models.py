@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -34,6 +34,7 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 from valuetrace.errors import InputError
+from valuetrace.tables import atomic_directory
 from valuetrace.training import train_masked_lm
 
 log = logging.getLogger(__name__)
@@ -208,24 +209,18 @@ def build_model(
     # Like a hub tokenizer, the saved one declares how many tokens its model can take.
     tokenizer.model_max_length = max_length
     log.info("pretraining %d parameters for %d steps", model.num_parameters(), steps)
-    work_dir = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(work_dir, ignore_errors=True)
-    try:
-        train_masked_lm(
-            model,
-            tokenizer,
-            texts,
-            output_dir=work_dir / "trainer",
-            steps=steps,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            max_length=max_length,
-            seed=seed,
-        )
-        model.save_pretrained(work_dir / "model")
-        tokenizer.save_pretrained(work_dir / "model")
-        shutil.rmtree(out_dir, ignore_errors=True)
-        # The finished model appears under its final name only once it is complete.
-        (work_dir / "model").rename(out_dir)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    with atomic_directory(out_dir) as partial:
+        with tempfile.TemporaryDirectory(dir=partial.parent) as trainer_dir:
+            train_masked_lm(
+                model,
+                tokenizer,
+                texts,
+                output_dir=Path(trainer_dir),
+                steps=steps,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                max_length=max_length,
+                seed=seed,
+            )
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)

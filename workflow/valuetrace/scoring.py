@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 METHODS = ("joint", "pll")
 
 
+def choice(score: pl.Expr) -> pl.Expr:
+    """The option a score prefers: A when positive, else B."""
+    return pl.when(score > 0).then(pl.lit("A")).otherwise(pl.lit("B"))
+
+
 @dataclass(frozen=True)
 class Readout:
     """Which log-probability to read from which masked input, and for which probe option."""
@@ -166,7 +171,7 @@ def score_probes(
         n_tokens_b=pl.Series([n_tokens[i, "b"] for i in range(probes.height)], dtype=pl.Int64),
     )
     scored = scored.with_columns(score=pl.col("logprob_a") - pl.col("logprob_b"))
-    return scored.with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B"))).select(
+    return scored.with_columns(choice=choice(pl.col("score"))).select(
         "model",
         "run",
         "probe_lang",

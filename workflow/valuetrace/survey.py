@@ -62,18 +62,20 @@ def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
     if not path.exists():
         raise InputError(f"survey file {path} does not exist (config key survey.path)")
     needed = [COUNTRY, WEIGHT, *question_ids]
+    # The real WVS-7 file has hundreds of columns; only the needed ones are read.
+    if path.suffix == ".parquet":
+        lazy = pl.scan_parquet(path)
+    else:
+        separator = "\t" if path.suffix in {".tsv", ".tab"} else ","
+        lazy = pl.scan_csv(path, separator=separator, infer_schema_length=10000)
     try:
-        if path.suffix == ".parquet":
-            frame = pl.read_parquet(path)
-        else:
-            separator = "\t" if path.suffix in {".tsv", ".tab"} else ","
-            frame = pl.read_csv(path, separator=separator, columns=None, infer_schema_length=10000)
+        columns = lazy.collect_schema().names()
+        missing = [column for column in needed if column not in columns]
+        if missing:
+            raise InputError(f"survey file {path}: columns {missing} are missing (WVS-7 layout expected)")
+        frame = lazy.select(needed).collect()
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"survey file {path}: cannot read it ({error})") from error
-    missing = [column for column in needed if column not in frame.columns]
-    if missing:
-        raise InputError(f"survey file {path}: columns {missing} are missing (WVS-7 layout expected)")
-    frame = frame.select(needed)
     for column in [WEIGHT, *question_ids]:
         if not frame[column].dtype.is_numeric():
             bad = frame.with_row_index("row").filter(

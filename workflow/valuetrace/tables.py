@@ -8,7 +8,9 @@ are the same kind of file as the config schema.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -62,6 +64,26 @@ class _AtomicPath:
             os.replace(self.tmp, self.target)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike):
+    """A fresh sibling directory that replaces ``path`` only when the block succeeds.
+
+    Directory outputs (models, fine-tuned runs) appear under their final name only once
+    complete; on failure the partial directory is removed and an older ``path`` is kept.
+    """
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
 
 
 def write_table(frame: pl.DataFrame, path: str | os.PathLike, name: str) -> None:
