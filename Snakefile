@@ -24,6 +24,8 @@ include: "workflow/rules/survey.smk"
 include: "workflow/rules/alignment.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/shifts.smk"
+include: "workflow/rules/attribution.smk"
+include: "workflow/rules/counterfactual.smk"
 include: "workflow/rules/report.smk"
 
 

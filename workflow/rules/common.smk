@@ -10,7 +10,8 @@ from snakemake.utils import validate
 LIBRARY = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(LIBRARY))
 
-from valuetrace.grid import BASE, MULTILINGUAL, runs
+from valuetrace.grid import BASE, MULTILINGUAL, Run, runs, select
+from valuetrace.influence import default_copies
 from valuetrace.probes import probe_files
 from valuetrace.settings import check_config
 
@@ -37,6 +38,12 @@ DATASETS = config.get("datasets") or {}
 FINETUNING = config.get("finetuning") or {}
 PRETRAINING = config.get("pretraining_corpus") or {}
 RUNS = runs(config)
+ATTRIBUTION = config.get("attribution")
+ATTRIBUTED_RUNS = select(RUNS, ATTRIBUTION) if ATTRIBUTION is not None else []
+COUNTERFACTUAL = (ATTRIBUTION or {}).get("counterfactual")
+COUNTERFACTUAL_RUNS = (
+    select(ATTRIBUTED_RUNS, COUNTERFACTUAL) if COUNTERFACTUAL is not None else []
+)
 
 # Files rather than folders are inputs: a folder's time stamp does not change when a file
 # in it is edited, and an edited probe or demo text must rerun what was built from it.
@@ -65,6 +72,21 @@ SHIFT_FIGURES = ["cross_language", "flip_rates", "alignment_change", "distinctiv
 if any(spec.get("planted_questions") for spec in DATASETS.values()):
     SHIFT_FIGURES.append("planted")
 SHIFT_TARGETS = [f"results/figures/{name}.png" for name in SHIFT_FIGURES]
+ATTRIBUTION_FIGURES = ["attribution_languages", "attribution_sources", "attribution_planted"]
+if COUNTERFACTUAL_RUNS:
+    ATTRIBUTION_FIGURES.append("counterfactual")
+ATTRIBUTION_TARGETS = [f"results/figures/{name}.png" for name in ATTRIBUTION_FIGURES]
+if ATTRIBUTED_RUNS:
+    # The full top table is large; the report carries the top examples of flipped probes.
+    REPORT_TABLES.update(
+        {
+            "attribution_planted": "results/tables/attribution_planted.parquet",
+            "attribution_checks": "results/tables/attribution_checks.parquet",
+            "attribution_flipped": "results/tables/attribution_flipped.parquet",
+        }
+    )
+if COUNTERFACTUAL_RUNS:
+    REPORT_TABLES["counterfactual"] = "results/tables/counterfactual.parquet"
 
 
 def alternatives(names):
@@ -81,27 +103,39 @@ wildcard_constraints:
     size=r"\d+",
     seed=r"\d+",
     run=rf"{BASE}|[^/]+/[^/]+/n\d+_s\d+",
+    checkpoint=r"\d+",
+    target=r"\d+",
+    removal="top|random",
 
 
 def built_model(name):
     return "build" in config["models"][name]
 
 
+def base_source(model):
+    """Where a base model is loaded from: our build, a local directory or a hub name."""
+    if built_model(model):
+        return f"results/models/{model}"
+    return config["models"][model]["source"]
+
+
+def base_input(model):
+    # A local directory is an input (edits to it rerun scoring); a hub name is not a file.
+    source = base_source(model)
+    return [source] if built_model(model) or Path(source).is_dir() else []
+
+
 def model_source(wildcards):
-    """Where a model is loaded from: a fine-tuned run, our build, a local directory or a hub name."""
+    """The model of a scoring job: a fine-tuned run, or the base model."""
     if wildcards.get("run", BASE) != BASE:
         return f"results/finetuned/{wildcards.model}/{wildcards.run}/model"
-    if built_model(wildcards.model):
-        return f"results/models/{wildcards.model}"
-    return config["models"][wildcards.model]["source"]
+    return base_source(wildcards.model)
 
 
 def model_input(wildcards):
-    # A local directory is an input (edits to it rerun scoring); a hub name is not a file.
     if wildcards.get("run", BASE) != BASE:
         return [f"results/finetuned/{wildcards.model}/{wildcards.run}"]
-    source = model_source(wildcards)
-    return [source] if built_model(wildcards.model) or Path(source).is_dir() else []
+    return base_input(wildcards.model)
 
 
 def build_params(wildcards):
@@ -128,6 +162,45 @@ def scores_of(model):
 
 def all_scores():
     return [path for model in MODELS for path in scores_of(model)]
+
+
+def run_train(wildcards):
+    """The training examples of fine-tuning run ``wildcards.run``."""
+    run = Run.parse(wildcards.model, wildcards.run)
+    return f"results/data/{run.dataset}/{run.finetune_lang}/n{run.size}.parquet"
+
+
+def finetune_options(seed):
+    """Command-line options of a fine-tuning run, shared by the run and its counterfactuals."""
+    return (
+        f"--epochs {FINETUNING['epochs']} --batch-size {FINETUNING['batch_size']}"
+        f" --learning-rate {FINETUNING['learning_rate']} --max-length {FINETUNING['max_length']}"
+        f" --mlm-probability {FINETUNING.get('mlm_probability', 0.15)}"
+        f" --checkpoints {FINETUNING.get('checkpoints', 3)} --seed {seed}"
+    )
+
+
+def trak_options():
+    """Command-line options that fix the TRAK features and scores."""
+    settings = ATTRIBUTION or {}
+    copies = settings.get(
+        "mask_copies", default_copies(FINETUNING.get("mlm_probability", 0.15))
+    )
+    options = [
+        f"--checkpoints {settings.get('checkpoints', 3)}",
+        f"--proj-dim {settings.get('proj_dim', 512)}",
+        f"--lambda-reg {settings.get('lambda_reg', 1.0)}",
+        f"--mask-copies {copies}",
+        f"--batch-size {settings.get('batch_size', 16)}",
+        f"--max-length {FINETUNING.get('max_length', 128)}",
+        f"--probe-max-length {config['scoring']['max_length']}",
+        f"--projector-seed {settings.get('projector_seed', 0)}",
+    ]
+    for key in ("include_parameters", "exclude_parameters"):
+        if settings.get(key):
+            patterns = " ".join(shlex.quote(p) for p in settings[key])
+            options.append(f"--{key.replace('_', '-')} {patterns}")
+    return " ".join(options)
 
 
 def dataset_languages(wildcards):
@@ -186,4 +259,5 @@ def all_targets():
         "results/figures/human_values.png",
         *expand("results/figures/scores_{model}.png", model=MODELS),
         *(SHIFT_TARGETS if RUNS else []),
+        *(ATTRIBUTION_TARGETS if ATTRIBUTED_RUNS else []),
     ]

@@ -15,15 +15,7 @@ rule finetune:
     params:
         base=model_source,
         work_dir="results/work/finetune/{model}/{dataset}/{ftlang}/n{size}_s{seed}",
-        epochs=FINETUNING.get("epochs"),
-        batch_size=FINETUNING.get("batch_size"),
-        learning_rate=FINETUNING.get("learning_rate"),
-        max_length=FINETUNING.get("max_length"),
-        mlm_probability=FINETUNING.get("mlm_probability", 0.15),
-        checkpoints=FINETUNING.get("checkpoints", 3),
+        training=lambda wildcards: finetune_options(wildcards.seed),
     shell:
         "valuetrace finetune --base {params.base} --train {input.train} --out {output}"
-        " --work-dir {params.work_dir} --epochs {params.epochs} --batch-size {params.batch_size}"
-        " --learning-rate {params.learning_rate} --max-length {params.max_length}"
-        " --mlm-probability {params.mlm_probability} --checkpoints {params.checkpoints}"
-        " --seed {wildcards.seed} > {log} 2>&1"
+        " --work-dir {params.work_dir} {params.training} > {log} 2>&1"

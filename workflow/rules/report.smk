@@ -108,3 +108,33 @@ rule plot_shifts:
     shell:
         "valuetrace plot shifts {wildcards.figure} --table {input.table} --planted {input.planted}"
         " --out {output} > {log} 2>&1"
+
+
+ATTRIBUTION_FIGURE_TABLES = {
+    "attribution_languages": "results/tables/attribution_groups.parquet",
+    "attribution_sources": "results/tables/attribution_groups.parquet",
+    "attribution_planted": "results/tables/attribution_planted.parquet",
+    "counterfactual": "results/tables/counterfactual.parquet",
+}
+
+
+rule plot_attribution:
+    input:
+        table=lambda wildcards: ATTRIBUTION_FIGURE_TABLES[wildcards.figure],
+        checks="results/tables/attribution_checks.parquet",
+    output:
+        report(
+            "results/figures/{figure}.png",
+            caption="../report/attribution.rst",
+            category="6. Attribution",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/plot_attribution/{figure}.log",
+    wildcard_constraints:
+        figure=alternatives(ATTRIBUTION_FIGURES),
+    conda:
+        "../../envs/valuetrace.yaml"
+    shell:
+        "valuetrace plot attribution {wildcards.figure} --table {input.table}"
+        " --checks {input.checks} --out {output} > {log} 2>&1"

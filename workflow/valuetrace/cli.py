@@ -196,23 +196,133 @@ def _data_subsample(args) -> int:
     return 0
 
 
+def _finetune_settings(args) -> dict:
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "max_length": args.max_length,
+        "mlm_probability": args.mlm_probability,
+        "checkpoints": args.checkpoints,
+        "seed": args.seed,
+    }
+
+
 def _finetune(args) -> int:
     from valuetrace import finetune
 
     finetune.finetune(
-        args.base,
-        Path(args.train),
-        Path(args.out),
-        Path(args.work_dir),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_length=args.max_length,
-        mlm_probability=args.mlm_probability,
-        checkpoints=args.checkpoints,
-        seed=args.seed,
+        args.base, Path(args.train), Path(args.out), Path(args.work_dir), **_finetune_settings(args), device=args.device
+    )
+    return 0
+
+
+def _trak_settings(args) -> dict:
+    return {
+        "checkpoints": args.checkpoints,
+        "proj_dim": args.proj_dim,
+        "lambda_reg": args.lambda_reg,
+        "include_parameters": args.include_parameters,
+        "exclude_parameters": args.exclude_parameters,
+        "mask_copies": args.mask_copies,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "probe_max_length": args.probe_max_length,
+        "projector_seed": args.projector_seed,
+    }
+
+
+def _attribution_targets(args) -> pl.DataFrame:
+    from valuetrace import attribution
+
+    return attribution.targets(
+        pl.read_parquet(args.probes), pl.read_parquet(args.base_scores), pl.read_parquet(args.run_scores), args.targets
+    )
+
+
+def _attribution_featurize(args) -> int:
+    from valuetrace import attribution
+
+    attribution.featurize(
+        Path(args.run_dir), Path(args.train), Path(args.out),
+        checkpoint=args.checkpoint, settings=_trak_settings(args), device=args.device,
+    )  # fmt: skip
+    return 0
+
+
+def _attribution_score(args) -> int:
+    from valuetrace import attribution
+
+    chosen = _attribution_targets(args)
+    log.info("%d target probes (%s)", chosen.height, args.targets)
+    attribution.score(
+        Path(args.run_dir), Path(args.features), Path(args.train), chosen, Path(args.out),
+        checkpoint=args.checkpoint, method=args.method, settings=_trak_settings(args), device=args.device,
+    )  # fmt: skip
+    return 0
+
+
+def _attribution_gather(args) -> int:
+    from valuetrace import attribution, tables
+    from valuetrace.grid import Run
+
+    top, groups, checks = attribution.gather(
+        Run.parse(args.model, args.run), [Path(d) for d in args.scores], Path(args.train),
+        _attribution_targets(args), top_k=args.top_k,
+    )  # fmt: skip
+    tables.write_table(top, args.out_top, "attribution_top")
+    tables.write_table(groups, args.out_groups, "attribution_groups")
+    tables.write_table(checks, args.out_checks, "attribution_checks")
+    return 0
+
+
+def _attribution_tables(args) -> int:
+    from valuetrace import attribution, tables
+
+    planted = {
+        dataset: [q for q in questions.split(",") if q]
+        for dataset, questions in _pairs(args.planted, "--planted", "planted=Q46,Q49").items()
+    }
+    top = pl.concat([pl.read_parquet(p) for p in args.top], how="diagonal_relaxed")
+    tables.write_table(top, args.out_top, "attribution_top")
+    groups = pl.concat([pl.read_parquet(p) for p in args.groups])
+    tables.write_table(groups, args.out_groups, "attribution_groups")
+    tables.write_table(pl.concat([pl.read_parquet(p) for p in args.checks]), args.out_checks, "attribution_checks")
+    tables.write_table(attribution.planted_precision(top, groups, planted, args.precision_at), args.out_planted, "attribution_planted")
+    shown = [c for c in top.columns if not c.startswith("example_") or c in attribution.EXAMPLE_SHOWN]
+    flipped = top.filter(pl.col("flipped"), pl.col("rank") <= args.flipped_top).select(shown)
+    tables.write_table(flipped, args.out_flipped, "attribution_top")
+    return 0
+
+
+def _counterfactual_retrain(args) -> int:
+    from valuetrace import counterfactual, tables
+    from valuetrace.grid import Run
+
+    row = counterfactual.retrain(
+        Run.parse(args.model, args.run),
+        base=args.base,
+        train_path=Path(args.train),
+        top=pl.read_parquet(args.top),
+        probes=pl.read_parquet(args.probes),
+        base_scores=pl.read_parquet(args.base_scores),
+        target=args.target,
+        removal=args.removal,
+        k=args.k,
+        seed=args.removal_seed,
+        method=args.method,
+        probe_max_length=args.probe_max_length,
+        training=_finetune_settings(args),
         device=args.device,
     )
+    tables.write_table(row, args.out, "counterfactual")
+    return 0
+
+
+def _counterfactual_gather(args) -> int:
+    from valuetrace import tables
+
+    tables.write_table(pl.concat([pl.read_parquet(p) for p in args.rows]), args.out, "counterfactual")
     return 0
 
 
@@ -252,12 +362,58 @@ def _plot_shifts(args) -> int:
     return 0
 
 
+def _plot_attribution(args) -> int:
+    from valuetrace import plots
+
+    table = pl.read_parquet(args.table)
+    if args.figure == "attribution_planted":
+        plots.attribution_planted_figure(table, pl.read_parquet(args.checks), args.out)
+    else:
+        draw = {
+            "attribution_languages": plots.attribution_languages_figure,
+            "attribution_sources": plots.attribution_sources_figure,
+            "counterfactual": plots.counterfactual_figure,
+        }[args.figure]
+        draw(table, args.out)
+    return 0
+
+
 def _table_csv(args) -> int:
     from valuetrace import tables
 
     with tables.atomic_path(args.out) as tmp:
         pl.read_parquet(args.table).write_csv(tmp)
     return 0
+
+
+def _finetune_options(command: argparse.ArgumentParser) -> None:
+    for option in ("epochs", "batch-size", "max-length", "checkpoints", "seed"):
+        command.add_argument(f"--{option}", type=int, required=True)
+    command.add_argument("--learning-rate", type=float, required=True)
+    command.add_argument("--mlm-probability", type=float, default=0.15)
+    command.add_argument("--device", default="auto")
+
+
+def _run_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--run-dir", required=True, help="the fine-tuned run's directory")
+    command.add_argument("--train", required=True, help="the run's training examples")
+
+
+def _target_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--probes", required=True)
+    command.add_argument("--base-scores", required=True)
+    command.add_argument("--run-scores", required=True)
+    command.add_argument("--targets", choices=["all", "flipped"], required=True)
+
+
+def _trak_options(command: argparse.ArgumentParser) -> None:
+    for option in ("checkpoints", "proj-dim", "mask-copies", "batch-size", "max-length", "probe-max-length"):
+        command.add_argument(f"--{option}", type=int, required=True)
+    command.add_argument("--lambda-reg", type=float, required=True)
+    command.add_argument("--include-parameters", nargs="*", default=[], metavar="REGEX")
+    command.add_argument("--exclude-parameters", nargs="*", default=[], metavar="REGEX")
+    command.add_argument("--projector-seed", type=int, default=0)
+    command.add_argument("--device", default="auto")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -375,12 +531,69 @@ def parser() -> argparse.ArgumentParser:
     tune.add_argument("--train", required=True)
     tune.add_argument("--out", required=True)
     tune.add_argument("--work-dir", required=True, help="where checkpoints live until the run ends")
-    for option in ("epochs", "batch-size", "max-length", "checkpoints", "seed"):
-        tune.add_argument(f"--{option}", type=int, required=True)
-    tune.add_argument("--learning-rate", type=float, required=True)
-    tune.add_argument("--mlm-probability", type=float, default=0.15)
-    tune.add_argument("--device", default="auto")
+    _finetune_options(tune)
     tune.set_defaults(handler=_finetune)
+
+    attribution = groups.add_parser("attribution", help="TRAK attribution of value shifts to training examples")
+    steps = attribution.add_subparsers(dest="command", required=True)
+    featurize = steps.add_parser("featurize", help="TRAK features of a run's examples at one checkpoint")
+    _run_options(featurize)
+    featurize.add_argument("--checkpoint", type=int, required=True, help="1 = the oldest of the checkpoints used")
+    _trak_options(featurize)
+    featurize.add_argument("--out", required=True)
+    featurize.set_defaults(handler=_attribution_featurize)
+    score_targets = steps.add_parser("score", help="influence of every example on the target probes, one checkpoint")
+    _run_options(score_targets)
+    _target_options(score_targets)
+    score_targets.add_argument("--features", required=True)
+    score_targets.add_argument("--checkpoint", type=int, required=True)
+    score_targets.add_argument("--method", choices=["joint", "pll"], required=True)
+    _trak_options(score_targets)
+    score_targets.add_argument("--out", required=True)
+    score_targets.set_defaults(handler=_attribution_score)
+    gather = steps.add_parser("gather", help="one run's influence averaged over checkpoints, summarised")
+    gather.add_argument("--model", required=True)
+    gather.add_argument("--run", required=True)
+    gather.add_argument("--train", required=True)
+    _target_options(gather)
+    gather.add_argument("--scores", nargs="+", required=True, help="the score directories of the checkpoints")
+    gather.add_argument("--top-k", type=int, required=True)
+    for name in ("top", "groups", "checks"):
+        gather.add_argument(f"--out-{name}", required=True)
+    gather.set_defaults(handler=_attribution_gather)
+    collect = steps.add_parser("tables", help="all runs' attribution tables, and precision on planted questions")
+    for name in ("top", "groups", "checks"):
+        collect.add_argument(f"--{name}", nargs="+", required=True)
+    collect.add_argument("--planted", nargs="*", default=[], metavar="DATASET=Q1,Q2")
+    collect.add_argument("--precision-at", type=int, default=10)
+    collect.add_argument("--flipped-top", type=int, default=5, help="top examples per flipped probe in --out-flipped")
+    for name in ("top", "groups", "checks", "planted", "flipped"):
+        collect.add_argument(f"--out-{name}", required=True)
+    collect.set_defaults(handler=_attribution_tables)
+
+    counter = groups.add_parser("counterfactual", help="retraining without attributed examples")
+    counter_steps = counter.add_subparsers(dest="command", required=True)
+    retrain = counter_steps.add_parser("retrain", help="retrain a run without one probe's top-k or k random examples")
+    retrain.add_argument("--model", required=True)
+    retrain.add_argument("--run", required=True)
+    retrain.add_argument("--base", required=True, help="hub name or directory of the base model")
+    retrain.add_argument("--train", required=True)
+    retrain.add_argument("--top", required=True, help="the run's attribution_top table")
+    retrain.add_argument("--probes", required=True)
+    retrain.add_argument("--base-scores", required=True)
+    retrain.add_argument("--target", type=int, required=True, help="1 = the run's most-shifted probe in its language")
+    retrain.add_argument("--removal", choices=["top", "random"], required=True)
+    retrain.add_argument("--k", type=int, required=True)
+    retrain.add_argument("--removal-seed", type=int, default=0)
+    retrain.add_argument("--method", choices=["joint", "pll"], required=True)
+    retrain.add_argument("--probe-max-length", type=int, required=True)
+    _finetune_options(retrain)
+    retrain.add_argument("--out", required=True)
+    retrain.set_defaults(handler=_counterfactual_retrain)
+    counter_gather = counter_steps.add_parser("gather", help="one table of all retraining results")
+    counter_gather.add_argument("--rows", nargs="+", required=True)
+    counter_gather.add_argument("--out", required=True)
+    counter_gather.set_defaults(handler=_counterfactual_gather)
 
     shift = groups.add_parser("shifts", help="value shifts of every run against its base model")
     shift.add_argument("--scores", nargs="+", required=True)
@@ -408,6 +621,15 @@ def parser() -> argparse.ArgumentParser:
     shift_figure.add_argument("--planted", help="the planted table (for the planted figure)")
     shift_figure.add_argument("--out", required=True)
     shift_figure.set_defaults(handler=_plot_shifts)
+
+    attribution_figure = plot.add_parser("attribution", help="figures of the attribution")
+    attribution_figure.add_argument(
+        "figure", choices=["attribution_languages", "attribution_sources", "attribution_planted", "counterfactual"]
+    )
+    attribution_figure.add_argument("--table", required=True)
+    attribution_figure.add_argument("--checks", help="the self-check table (for attribution_planted)")
+    attribution_figure.add_argument("--out", required=True)
+    attribution_figure.set_defaults(handler=_plot_attribution)
 
     table = groups.add_parser("table", help="tables").add_subparsers(dest="command", required=True)
     csv = table.add_parser("csv", help="a CSV copy of a parquet table")

@@ -61,3 +61,14 @@ def runs(config: dict) -> list[Run]:
                     for seed in finetuning["seeds"]:
                         result.append(Run(model, dataset, lang, size, seed))
     return result
+
+
+def select(all_runs: list[Run], spec: dict) -> list[Run]:
+    """The runs whose dataset, fine-tuning language and size the ``spec`` lists (absent: any)."""
+    return [
+        run
+        for run in all_runs
+        if run.dataset in spec.get("datasets", [run.dataset])
+        and run.finetune_lang in spec.get("finetune_languages", [run.finetune_lang])
+        and run.size in spec.get("sizes", [run.size])
+    ]

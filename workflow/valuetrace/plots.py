@@ -188,3 +188,87 @@ def planted_figure(shifts: pl.DataFrame, planted: pl.DataFrame, path) -> None:
         "Δscore after fine-tuning on planting sources (* planted question; blue = towards option A)", path,
         center=0, marked_rows=set(planted["question_id"]),
     )  # fmt: skip
+
+
+def _message_figure(message: str, path) -> None:
+    """A figure that says why there is nothing to draw, so the report keeps its place."""
+    figure, ax = plt.subplots(figsize=(6, 1.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    _save(figure, path)
+
+
+def attribution_languages_figure(groups: pl.DataFrame, path) -> None:
+    """Multilingual runs: which example language supports a probe's shift, per probe language."""
+    multi = groups.filter(pl.col("finetune_lang") == "multi")
+    if multi.is_empty():
+        _message_figure("No multilingual run was attributed (attribution.finetune_languages).", path)
+        return
+    key = ["model", "dataset", "size", "seed", "probe_lang", "probe_id"]
+    share = multi.with_columns(share=pl.col("support") / pl.col("support").sum().over(key)).filter(
+        pl.col("share").is_not_nan()
+    )
+    data = share.group_by("model", "dataset", "probe_lang", "example_lang").agg(pl.col("share").mean())
+    _heatmap_grid(
+        data, ["model", "dataset"], "probe_lang", "example_lang", "share",
+        "Multilingual runs: share of the support for a probe's shift from each example language", path,
+    )  # fmt: skip
+
+
+def attribution_sources_figure(groups: pl.DataFrame, path) -> None:
+    """Mean support per example by source and language, for probes in the run's own languages."""
+    own = groups.join(
+        groups.select("model", "dataset", "finetune_lang", "size", "seed", probe_lang="example_lang").unique(),
+        on=["model", "dataset", "finetune_lang", "size", "seed", "probe_lang"],
+    )
+    data = own.group_by("example_source", "example_lang").agg(
+        support_per_example=pl.col("support").sum() / pl.col("n_examples").sum()
+    ).sort("example_source", "example_lang")
+    figure, ax = plt.subplots(figsize=(max(5, 0.8 * data["example_lang"].n_unique() + 3), 4))
+    sns.barplot(data=data.to_pandas(), x="example_lang", y="support_per_example", hue="example_source", ax=ax)
+    ax.set_xlabel("example language")
+    ax.set_ylabel("support per example (influence towards the shift)")
+    ax.set_title("Influence of an average example on the shifts of probes in its run's languages")
+    _save(figure, path)
+
+
+def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame, path) -> None:
+    """Precision@k of the planted questions per run, and the self-check per run."""
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
+    if planted.is_empty():
+        axes[0].axis("off")
+        axes[0].text(0.5, 0.5, "no planted questions in the attributed runs", ha="center")
+    else:
+        data = planted.filter(pl.col("in_language")).with_columns(
+            run=pl.format("{}/{} n{}", "dataset", "finetune_lang", "size")
+        )
+        sns.barplot(data=data.to_pandas(), x="run", y="precision", hue="question_id", errorbar=None, ax=axes[0])
+        axes[0].axhline(0.9, color="black", linestyle=":", linewidth=0.8)
+        axes[0].set_ylim(0, 1.05)
+        axes[0].set_ylabel(f"precision@{planted['at'][0]} (in the run's languages)")
+        axes[0].set_title("Top examples that plant the probed question")
+        axes[0].tick_params(axis="x", rotation=30)
+    passed = checks.with_columns(run=pl.format("{}/{} n{}", "dataset", "finetune_lang", "size")).group_by("run").agg(
+        passed=pl.col("passed").mean()
+    )
+    sns.barplot(data=passed.sort("run").to_pandas(), x="run", y="passed", color="grey", ax=axes[1])
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_ylabel("copies attributed to their original first")
+    axes[1].set_title("Self-check")
+    axes[1].tick_params(axis="x", rotation=30)
+    _save(figure, path)
+
+
+def counterfactual_figure(counterfactual: pl.DataFrame, path) -> None:
+    """Share of each target's shift undone by removing its top-k or k random examples."""
+    data = counterfactual.with_columns(
+        target=pl.format("{}/{} n{}: {} {}", "dataset", "finetune_lang", "size", "probe_lang", "question_id")
+    )
+    figure, ax = plt.subplots(figsize=(max(6, 0.9 * data["target"].n_unique() + 3), 4))
+    sns.barplot(data=data.to_pandas(), x="target", y="fraction_undone", hue="removal", hue_order=["top", "random"], ax=ax)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel(f"fraction of the shift undone (k = {data['k'][0]})")
+    ax.set_xlabel("run: probe")
+    ax.set_title("Retraining without the top-k attributed examples vs k random ones")
+    ax.tick_params(axis="x", rotation=30)
+    _save(figure, path)

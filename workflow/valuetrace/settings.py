@@ -30,6 +30,7 @@ def check_config(config: dict, base: Path) -> None:
 
     questions = read_questions(base / config["probes"]["questions"])
     check_datasets(config, base, set(questions["question_id"]))
+    check_attribution(config)
 
 
 def corpus_size(path: Path, where: str) -> int:
@@ -91,3 +92,35 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> None:
                     f"config key 'finetuning.sizes': size {largest} is larger than the {size} examples "
                     f"of datasets.{name} in {lang}"
                 )
+
+
+def check_attribution(config: dict) -> None:
+    """Attribution selects runs that exist and keeps what its counterfactual removes."""
+    attribution = config.get("attribution")
+    if attribution is None:
+        return
+    if not config.get("datasets") or not config.get("finetuning"):
+        raise InputError("config key 'attribution' needs fine-tuning runs ('datasets' and 'finetuning')")
+    finetuning = config["finetuning"]
+    known = {
+        "datasets": set(config["datasets"]),
+        "finetune_languages": {lang for spec in config["datasets"].values() for lang in spec["languages"]} | {"multi"},
+        "sizes": set(finetuning["sizes"]),
+    }
+    counterfactual = attribution.get("counterfactual") or {}
+    for where, spec in (("attribution", attribution), ("attribution.counterfactual", counterfactual)):
+        for key, values in known.items():
+            unknown = [value for value in spec.get(key, []) if value not in values]
+            if unknown:
+                raise InputError(f"config key '{where}.{key}': {unknown} are not in the fine-tuning grid")
+    saved = finetuning.get("checkpoints", 3)
+    if attribution.get("checkpoints", 3) > saved:
+        raise InputError(
+            f"config key 'attribution.checkpoints' ({attribution['checkpoints']}) exceeds the "
+            f"{saved} checkpoints fine-tuning keeps ('finetuning.checkpoints')"
+        )
+    if counterfactual and counterfactual["k"] > attribution.get("top_k", 20):
+        raise InputError(
+            f"config key 'attribution.counterfactual.k' ({counterfactual['k']}) exceeds "
+            f"'attribution.top_k' ({attribution.get('top_k', 20)}), the examples kept per probe"
+        )

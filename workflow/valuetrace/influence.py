@@ -1,0 +1,218 @@
+"""The functions TRAK differentiates: a probe's score margin and a training example's MLM fit.
+
+TRAK attributes a *model output function* of each target to the training examples. Both
+kinds of input are encoded alike, as a few masked copies of a sentence with the tokens to
+read out and a sign per copy, and one function serves both:
+
+    f(example) = sum over copies c of sign_c * sum over read-out positions t of log P(token_t | copy_c)
+
+* A **probe** (target) has one copy per masked input of the scoring method, with sign +1 for
+  option A and -1 for option B, so f is exactly its score log P(A) - log P(B), for single-
+  and multi-token options and for ``joint`` as well as ``pll`` scoring.
+* A **training example** has ``copies`` copies that together mask every token once, each
+  masking about the share of tokens fine-tuning masked, with sign +1, so f is the masked-LM
+  log-likelihood (minus the loss) of the whole sentence. A single random mask, as in one
+  training step, would often miss the very token that moved a value.
+
+The loss of a training example is -f, so the out-to-loss gradient TRAK weighs features
+with (its Q term) is the constant 1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import polars as pl
+import torch
+from trak.gradient_computers import FunctionalGradientComputer
+from trak.modelout_functions import AbstractModelOutput
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from valuetrace.errors import InputError
+from valuetrace.scoring import readouts
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One masked input, the tokens to read out at given positions, and the sign of their sum."""
+
+    input_ids: tuple[int, ...]
+    labels: tuple[tuple[int, int], ...]  # (position, token id)
+    sign: float
+
+
+def probe_functions(
+    tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
+) -> list[list[Copy]]:
+    """For every probe, the copies whose signed log-probabilities sum to its score."""
+    needed, _ = readouts(tokenizer, probes, method, max_length)
+    grouped: dict[tuple[int, str, tuple[int, ...]], list[tuple[int, int]]] = {}
+    for readout in needed:
+        grouped.setdefault((readout.probe, readout.option, readout.masked_input), []).append(
+            (readout.position, readout.target)
+        )
+    functions: list[list[Copy]] = [[] for _ in range(probes.height)]
+    for (probe, option, masked), labels in grouped.items():
+        functions[probe].append(Copy(masked, tuple(labels), 1.0 if option == "a" else -1.0))
+    return functions
+
+
+def default_copies(mlm_probability: float) -> int:
+    return math.ceil(1 / mlm_probability)
+
+
+def example_functions(
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], copies: int, max_length: int
+) -> list[list[Copy]]:
+    """For every training text, ``copies`` masked copies that mask each of its tokens once."""
+    max_length = min(max_length, tokenizer.model_max_length)
+    mask_id = tokenizer.mask_token_id
+    functions = []
+    for text in texts:
+        ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
+        special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+        maskable = [position for position, is_special in enumerate(special) if not is_special]
+        # Every copy-th token in each copy: masks spread out, none left unread.
+        groups = [maskable[start::copies] for start in range(min(copies, len(maskable)))]
+        functions.append(
+            [
+                Copy(
+                    tuple(mask_id if p in group else t for p, t in enumerate(ids)),
+                    tuple((p, ids[p]) for p in group),
+                    1.0,
+                )
+                for group in groups
+            ]
+        )
+    return functions
+
+
+def collate(functions: list[list[Copy]], pad_id: int) -> tuple[torch.Tensor, ...]:
+    """Pad a batch of functions to tensors: input ids and attention [batch, copies, length],
+    read-out positions, tokens and weights [batch, copies, readouts], signs [batch, copies]."""
+    batch = len(functions)
+    copies = max(len(function) for function in functions)
+    length = max(len(copy.input_ids) for function in functions for copy in function)
+    readouts = max(len(copy.labels) for function in functions for copy in function)
+    input_ids = torch.full((batch, copies, length), pad_id, dtype=torch.long)
+    attention = torch.zeros((batch, copies, length), dtype=torch.long)
+    # A padding copy still attends to its first token: a row that attends to nothing would
+    # give NaN attention weights, and NaN times a zero sign is still NaN.
+    attention[:, :, 0] = 1
+    positions = torch.zeros((batch, copies, readouts), dtype=torch.long)
+    tokens = torch.zeros((batch, copies, readouts), dtype=torch.long)
+    read = torch.zeros((batch, copies, readouts))
+    signs = torch.zeros((batch, copies))
+    for b, function in enumerate(functions):
+        for c, copy in enumerate(function):
+            input_ids[b, c, : len(copy.input_ids)] = torch.tensor(copy.input_ids)
+            attention[b, c, : len(copy.input_ids)] = 1
+            for r, (position, token) in enumerate(copy.labels):
+                positions[b, c, r], tokens[b, c, r], read[b, c, r] = position, token, 1.0
+            signs[b, c] = copy.sign
+    return input_ids, attention, positions, tokens, read, signs
+
+
+def _head_name(model: PreTrainedModel) -> str:
+    """The masked-LM head: the one child module beside the encoder (``cls``, ``lm_head``)."""
+    heads = [name for name, child in model.named_children() if child is not model.base_model]
+    if len(heads) != 1:
+        raise InputError(f"{type(model).__name__}: expected one head beside the encoder, found {heads}")
+    return heads[0]
+
+
+def _tied_aliases(model: PreTrainedModel) -> dict[str, str]:
+    """Names of tied tensors (the decoder tied to the embeddings) -> the name trak passes them by."""
+    first: dict[int, str] = {}
+    aliases = {}
+    for name, tensor in model.named_parameters(remove_duplicate=False):
+        canonical = first.setdefault(id(tensor), name)
+        if canonical != name:
+            aliases[name] = canonical
+    return aliases
+
+
+def _under(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {name[len(prefix) + 1 :]: tensor for name, tensor in tensors.items() if name.startswith(prefix + ".")}
+
+
+class SignedLogProbability(AbstractModelOutput):
+    """f = sum of signed log-probabilities of the read-out tokens (see the module docstring).
+
+    The encoder runs on every position but the head only on the read-out positions: the
+    head's vocabulary-sized output is most of a small model's compute, and for a model with a
+    250k vocabulary the logits of every position would not fit in memory under vmap.
+    """
+
+    def __init__(self) -> None:
+        # trak 0.3.2 declares __init__ abstract.
+        super().__init__()
+        self._structure: dict[int, tuple[str, str, dict[str, str]]] = {}
+
+    def _parts(self, model: PreTrainedModel) -> tuple[str, str, dict[str, str]]:
+        if id(model) not in self._structure:
+            self._structure[id(model)] = (model.base_model_prefix, _head_name(model), _tied_aliases(model))
+        return self._structure[id(model)]
+
+    def get_output(self, model, weights, buffers, input_ids, attention, positions, tokens, read, signs):
+        encoder, head, aliases = self._parts(model)
+        tensors = {**weights, **buffers}
+        tensors.update({alias: tensors[canonical] for alias, canonical in aliases.items()})
+        # Inside vmap transformers cannot build its mask from a 2-D attention mask (its code
+        # branches on the data), so it gets the 4-D additive mask it would have built.
+        length = input_ids.shape[-1]
+        blocked = (1.0 - attention[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        mask = blocked.expand(-1, 1, length, length)
+        hidden = torch.func.functional_call(
+            model.base_model, _under(tensors, encoder), args=(), kwargs={"input_ids": input_ids, "attention_mask": mask}
+        ).last_hidden_state
+        selected = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
+        logits = torch.func.functional_call(getattr(model, head), _under(tensors, head), args=(selected,))
+        chosen = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        log_probability = (chosen - logits.logsumexp(-1)) * read
+        return (log_probability.sum(-1) * signs).sum()
+
+    def get_out_to_loss_grad(self, model, weights, buffers, batch) -> torch.Tensor:
+        return torch.ones(batch[0].shape[0], 1)
+
+
+class SelectedParameterGradients(FunctionalGradientComputer):
+    """Per-example gradients with respect to the selected parameters only.
+
+    trak's FunctionalGradientComputer differentiates every parameter and drops the others
+    afterwards; for a masked LM the embeddings (tied to the output layer) are most of the
+    parameters, so passing the unselected ones as constants saves most of the time and memory.
+    """
+
+    def __init__(self, model, task, grad_dim, dtype, device, grad_wrt=None) -> None:
+        self.grad_wrt = grad_wrt  # read by load_model_params, which the parent calls first
+        super().__init__(model, task, grad_dim, dtype, device, grad_wrt)
+
+    def load_model_params(self, model) -> None:
+        parameters = dict(model.named_parameters())
+        selected = set(self.grad_wrt) if self.grad_wrt is not None else set(parameters)
+        self.func_weights = {name: p for name, p in parameters.items() if name in selected}
+        self.func_buffers = {
+            **dict(model.named_buffers()),
+            **{name: p.detach() for name, p in parameters.items() if name not in selected},
+        }
+
+
+def parameters_with_gradients(model: PreTrainedModel, include: list[str], exclude: list[str]) -> list[str]:
+    """Names of the parameters TRAK differentiates: those matching an ``include`` pattern (all
+    when empty) and no ``exclude`` pattern (regular expressions searched in the name)."""
+    names = [name for name, _ in model.named_parameters()]
+    selected = [
+        name
+        for name in names
+        if (not include or any(re.search(pattern, name) for pattern in include))
+        and not any(re.search(pattern, name) for pattern in exclude)
+    ]
+    if not selected:
+        raise InputError(
+            f"attribution.include_parameters {include} and exclude_parameters {exclude} leave no "
+            f"parameter of the model to differentiate (its parameters are named like {names[0]!r})"
+        )
+    return selected
