@@ -1,4 +1,5 @@
-"""Fixtures shared by the test modules: the shipped probes and two tiny masked LMs built here.
+"""Fixtures shared by the test modules: the shipped probes, two tiny masked LMs built here and
+one completed run of the workflow on a small config.
 
 Nothing is downloaded: the models are randomly initialised from a config, with a tokenizer
 trained locally on the shipped probes, and saved with ``save_pretrained`` so that tests load
@@ -23,6 +24,7 @@ import torch
 from valuetrace.corpus import balanced_probe_corpus
 from valuetrace.models import ARCHITECTURES, tiny_model, train_tokenizer
 from valuetrace.probes import LANGUAGE_NAMES, compile_probes
+from workflow_runs import CompletedRun, small_config, snakemake
 
 # The test models are tiny: one thread computes them as fast as two, and unlike two it does
 # not slow to a crawl (OpenMP spin-waiting) when other processes share the CPU cores.
@@ -92,3 +94,22 @@ def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
         tokenizer.save_pretrained(out)
         dirs[architecture] = out
     return dirs
+
+
+@pytest.fixture(scope="session")
+def completed_small_run(tmp_path_factory, tiny_model_dirs) -> CompletedRun:
+    """The workflow run once to the end on the small config (``small_config``), with its report.
+
+    Two models (a built tiny XLM-R and the tiny BERT directory), three probe languages, six
+    fine-tuning runs; about 2.5 minutes on two cores. Shared by the end-to-end, rerun and
+    browser tests so that the workflow runs once per session. A test may plan changes with
+    configs of its own in ``root``, but whatever it changes in the working directory it must
+    leave up to date (for example by rerunning what it deleted).
+    """
+    root = tmp_path_factory.mktemp("small_run")
+    config = small_config(root, tiny_model_dirs["bert"])
+    workdir = root / "run"
+    snakemake(workdir, config)
+    report = workdir / "results" / "report.html"
+    snakemake(workdir, config, "--report", str(report))
+    return CompletedRun(root=root, config=config, workdir=workdir, report=report)

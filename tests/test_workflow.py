@@ -1,9 +1,9 @@
-"""End-to-end runs of the Snakemake workflow on small configs, in a temporary working directory."""
+"""End-to-end runs of the Snakemake workflow on small configs, in a temporary working directory:
+outputs, reruns after config edits and deleted files, resumption, and the paper-scale plan."""
 
 from __future__ import annotations
 
-import re
-import shutil
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -13,81 +13,12 @@ import pytest
 import yaml
 
 from valuetrace.tables import check_table
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def snakemake(workdir: Path, config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(config),
-        "--cores", "2",
-        *args,
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
-    return result
-
-
-def planned_jobs(workdir: Path, config: Path) -> dict[str, int]:
-    """Rule -> number of jobs that a dry run would execute (empty when nothing is to be done)."""
-    output = snakemake(workdir, config, "--dry-run").stdout
-    if "Job stats:" not in output:
-        return {}
-    table = output.split("Job stats:", 1)[1]
-    jobs = {}
-    for line in table.splitlines()[3:]:
-        match = re.fullmatch(r"(\S+)\s+(\d+)", line.strip())
-        if not match:
-            break
-        if match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
-
-
-def small_config(tmp_path: Path, bert_dir: Path, **changes) -> Path:
-    """The demo config cut down to three languages, a short build and a local BERT directory."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config["languages"] = ["en", "de", "ko"]
-    config["countries"] = {lang: config["countries"][lang] for lang in config["languages"]}
-    probes = tmp_path / "probes"
-    if not probes.exists():
-        shutil.copytree(REPO / "config" / "probes", probes, ignore=shutil.ignore_patterns("questions.tsv"))
-    config["probes"]["path"] = str(probes)
-    config["probes"]["questions"] = str(REPO / "config" / "probes" / "questions.tsv")
-    config["models"] = {
-        "tiny-xlmr": {"build": {**config["models"]["tiny-xlmr"]["build"], "steps": 30, "vocab_size": 1500}},
-        "local-bert": {"source": str(bert_dir)},
-    }
-    config["pretraining_corpus"]["sentences_per_option"] = 2
-    config["pretraining_corpus"]["demo_text"] = str(REPO / "config" / "demo_text")
-    config["pretraining_corpus"]["demo_text_per_language"] = 40
-    for dataset in config["datasets"].values():
-        dataset["generate"]["text"] = str(REPO / "config" / "demo_text")
-        dataset["generate"]["sentences"] = 60
-        dataset["languages"] = ["en", "ko"]
-    config["finetuning"].update(models=["tiny-xlmr"], sizes=[30], epochs=1, checkpoints=2)
-    config["survey"]["synthetic"]["respondents_per_country"] = 60
-    config["alignment"]["bootstrap_resamples"] = 200
-    for dotted, value in changes.items():
-        node = config
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+from workflow_runs import REPO, job_counts, planned_jobs, planned_outputs, small_config, snakemake
 
 
 @pytest.mark.slow
-def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dirs):
-    workdir = tmp_path / "run"
-    config = small_config(tmp_path, tiny_model_dirs["bert"])
-    snakemake(workdir, config)
+def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run, tiny_model_dirs):
+    root, workdir, config = completed_small_run.root, completed_small_run.workdir, completed_small_run.config
 
     scores = {model: pl.read_parquet(workdir / f"results/scores/{model}/base.parquet") for model in ("tiny-xlmr", "local-bert")}
     for table in scores.values():
@@ -110,68 +41,156 @@ def test_workflow_end_to_end_with_both_mask_conventions(tmp_path, tiny_model_dir
 
     assert planned_jobs(workdir, config) == {}
 
-    report = workdir / "results/report.html"
-    snakemake(workdir, config, "--report", str(report))
-    html = report.read_text()
+    html = completed_small_run.report.read_text()
     for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png",
                    "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png"):
         assert figure in html
     assert "SYNTHETIC" in html
 
     # A changed scoring setting reruns scoring and what depends on it, nothing upstream.
-    changed = small_config(tmp_path, tiny_model_dirs["bert"], **{"scoring.method": "pll"})
+    changed = small_config(root, tiny_model_dirs["bert"], "pll.yaml", **{"scoring.method": "pll"})
     jobs = planned_jobs(workdir, changed)
     assert jobs.get("score_probes") == 2 + 2 * 3
     assert {"compile_probes", "build_model", "pretraining_corpus", "finetune", "human_values"}.isdisjoint(jobs)
 
     # An edited probe file (not just a new file in the folder) reruns the probe table and what follows.
-    german = tmp_path / "probes" / "de.tsv"
+    german = root / "probes" / "de.tsv"
     german.write_text(german.read_text(encoding="utf-8").replace("wichtig", "bedeutend", 1), encoding="utf-8")
     assert planned_jobs(workdir, config).get("compile_probes") == 1
     german.write_text(german.read_text(encoding="utf-8").replace("bedeutend", "wichtig", 1), encoding="utf-8")
 
     # A changed setting of one dataset reruns that dataset's jobs and the summaries, nothing else.
-    changed = small_config(tmp_path, tiny_model_dirs["bert"], **{"datasets.neutral.generate.seed": 99})
+    changed = small_config(root, tiny_model_dirs["bert"], "neutral_seed.yaml", **{"datasets.neutral.generate.seed": 99})
     jobs = planned_jobs(workdir, changed)
     assert jobs["generate_source"] == 2 and jobs["finetune"] == 3 and jobs["score_probes"] == 3
     assert {"build_model", "compile_probes", "pretraining_corpus"}.isdisjoint(jobs)
-    listing = snakemake(workdir, changed, "--dry-run").stdout
-    outputs = [line for line in listing.splitlines() if line.startswith("    output:")]
-    assert any("/neutral/" in line for line in outputs)
-    assert not any("/planted/" in line for line in outputs)  # no job of the other dataset
+    outputs = planned_outputs(snakemake(workdir, changed, "--dry-run").stdout, "finetune")
+    assert len(outputs) == 3 and all("/neutral/" in output for output in outputs)  # no run of the other dataset
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"probes.colour": "blue"}, "colour"),
-        ({"scoring.method": "average"}, "average"),
-        ({"languages": ["en", "de", "ko", "xx"]}, "countries"),
-        ({"probes.path": "/nonexistent/probes"}, "probes.path"),
-        ({"datasets.planted.languages": ["en", "xx"]}, "datasets.planted.languages"),
-        ({"finetuning.sizes": [61]}, "finetuning.sizes"),
-        ({"datasets.neutral.generate.sentences": 0}, "sentences"),
-    ],
-)
-def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, change, message):
-    workdir = tmp_path / "run"
-    config = small_config(tmp_path, tmp_path, **change)
-    result = snakemake(workdir, config, "--dry-run", check=False)
-    assert result.returncode != 0
-    assert message in result.stderr + result.stdout
-    assert not (workdir / "results").exists()
+@pytest.mark.slow
+def test_changed_projection_dimension_reruns_only_attribution(completed_small_run, tiny_model_dirs):
+    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "proj.yaml", **{"attribution.proj_dim": 32})
+    jobs = planned_jobs(completed_small_run.workdir, changed)
+    # 3 planted runs (en, ko, multi) x 2 checkpoints; the counterfactuals read the new top examples.
+    assert jobs["attribution_features"] == 6 and jobs["attribution_scores"] == 6 and jobs["attribution_gather"] == 3
+    attribution_rules = {"attribution_features", "attribution_scores", "attribution_gather", "attribution_tables",
+                         "counterfactual_finetune", "counterfactual", "plot_attribution", "report_table", "all"}
+    assert set(jobs) <= attribution_rules, jobs
+    assert jobs["report_table"] <= 4  # the attribution and counterfactual tables only
 
 
-def test_empty_local_corpus_stops_before_any_job_naming_the_key(tmp_path):
-    empty = tmp_path / "empty.en.txt"
-    empty.write_text("\n\n", encoding="utf-8")
+@pytest.mark.slow
+def test_changed_country_of_one_language_reruns_only_the_survey_side(completed_small_run, tiny_model_dirs):
+    """German compared with Austria instead of Germany: no model is scored or trained again."""
+    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "austria.yaml", **{"countries.de": "AUT"})
+    assert planned_jobs(completed_small_run.workdir, changed) == {
+        "synthetic_survey": 1,  # its countries changed (with a real WVS file there is no such job)
+        "human_values": 1,
+        "alignment": 1,
+        "shifts": 1,  # the direction of a shift is towards or away from the human choice
+        "plot_alignment": 1,
+        "plot_human_values": 1,
+        "plot_shifts": 5,
+        "report_table": 8,  # every table but the probes
+        "all": 1,
+    }
+
+
+@pytest.mark.slow
+def test_deleted_intermediate_is_recomputed_with_its_downstream_on_request(completed_small_run):
+    """What Snakemake 9 does when one intermediate file is deleted while everything after it is up to date.
+
+    A plain rerun does nothing: no target is missing or older than its inputs, and Snakemake
+    does not recreate an intermediate file that no outdated job needs. ``--forcerun FILE``
+    (what README.md recommends) recreates it and reruns everything downstream of it, nothing
+    upstream. Asking for the file as a target recreates it alone; what reads it reruns only if
+    its content changed (Snakemake compares checksums of inputs newer than their outputs).
+    """
+    workdir, config = completed_small_run.workdir, completed_small_run.config
+    deleted = "results/scores/tiny-xlmr/planted/en/n30_s0.parquet"
+    (workdir / deleted).unlink()
+
+    assert planned_jobs(workdir, config) == {}
+    listing = snakemake(workdir, config, "--dry-run", "--forcerun", deleted).stdout
+    assert job_counts(listing) == {
+        "score_probes": 1,
+        "alignment": 1,
+        "shifts": 1,
+        "plot_alignment": 1,
+        "plot_shifts": 5,
+        "report_table": 7,  # all but the probes and the human values
+        "all": 1,
+    }
+    assert planned_outputs(listing, "score_probes") == [deleted]
+
+    assert planned_jobs(workdir, config, deleted) == {"score_probes": 1}
+    snakemake(workdir, config, deleted)
+    assert (workdir / deleted).exists()
+    assert planned_jobs(workdir, config) == {}  # scoring is deterministic: the same file again
+
+
+def test_missing_data_files_are_planned_with_a_warning_and_fail_the_job_that_reads_them(tmp_path):
     config = small_config(tmp_path, tmp_path)
     settings = yaml.safe_load(config.read_text())
-    settings["datasets"]["wiki"] = {"languages": ["en"], "files": {"en": str(empty)}}
+    settings["survey"] = {"path": str(tmp_path / "WVS7.csv")}
+    settings["datasets"]["wiki"] = {"languages": ["en", "ko"], "files": str(tmp_path / "wiki" / "{lang}.txt")}
     config.write_text(yaml.safe_dump(settings))
-    result = snakemake(tmp_path / "run", config, "--dry-run", check=False)
+    workdir = tmp_path / "run"
+
+    plan = snakemake(workdir, config, "--dry-run")
+    warnings = plan.stdout + plan.stderr
+    assert "config key 'survey.path'" in warnings and "config key 'datasets.wiki.files'" in warnings
+    assert job_counts(plan.stdout)["human_values"] == 1
+    assert len(planned_outputs(plan.stdout, "prepare_source")) == 2 + 2 + 2  # wiki's en and ko among them
+
+    result = snakemake(workdir, config, "results/tables/human_values.parquet", check=False)
     assert result.returncode != 0
-    assert "datasets.wiki" in result.stderr + result.stdout and "empty" in result.stderr + result.stdout
+    assert "does not exist (config key survey.path)" in result.stdout + result.stderr
+    assert not (workdir / "results/tables/human_values.parquet").exists()
+
+
+def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
+    """`snakemake --configfile config/paper.yaml -n` on a machine without the hub and the data."""
+    (tmp_path / "config").symlink_to(REPO / "config")  # the config's paths are relative to the working directory
+    plan = snakemake(tmp_path, REPO / "config" / "paper.yaml", "--dry-run")
+    assert "config key 'survey.path'" in plan.stdout + plan.stderr  # a warning, no error
+
+    languages = ["bn", "de", "el", "fa", "id", "ko", "ms", "ro", "sr", "tl", "tr", "ur", "vi"]
+    models = ["xlmr-base", "mbert"]
+    datasets = ["wiki", "bible", "quran", "news"]
+    sizes, seeds = [2000, 10000], [0, 1, 2]
+    runs = list(itertools.product(models, datasets, [*languages, "multi"], sizes, seeds))
+    assert len(runs) == 672
+    assert sorted(planned_outputs(plan.stdout, "finetune")) == sorted(
+        f"results/finetuned/{model}/{dataset}/{lang}/n{size}_s{seed}" for model, dataset, lang, size, seed in runs
+    )
+    assert sorted(planned_outputs(plan.stdout, "score_probes")) == sorted(
+        [f"results/scores/{model}/base.parquet" for model in models]
+        + [f"results/scores/{model}/{dataset}/{lang}/n{size}_s{seed}.parquet" for model, dataset, lang, size, seed in runs]
+    )
+    assert sorted(planned_outputs(plan.stdout, "prepare_source")) == sorted(
+        f"results/data/{dataset}/{lang}.parquet" for dataset in datasets for lang in languages
+    )
+    assert job_counts(plan.stdout) == {
+        "compile_probes": 1,
+        "human_values": 1,
+        "prepare_source": 4 * 13,
+        "subsample": 4 * 14 * 2,
+        "finetune": 672,
+        "score_probes": 674,
+        "alignment": 1,
+        "shifts": 1,
+        "plot_scores": 2,
+        "plot_alignment": 1,
+        "plot_human_values": 1,
+        "plot_shifts": 4,
+        "report_table": 9,
+        "all": 1,
+    }
+    # Models by hub name: scored and fine-tuned from the name, nothing built here.
+    assert "--model FacebookAI/xlm-roberta-base" in plan.stdout
+    assert "--base google-bert/bert-base-multilingual-cased" in plan.stdout
 
 
 @pytest.mark.slow
@@ -202,6 +221,7 @@ def test_killed_workflow_resumes_fine_tuning_from_its_checkpoint(tmp_path):
     assert saved and saved[-1] < 180, "fine-tuning should have been killed mid-run"
 
     snakemake(workdir, config, "--unlock", target)
+    assert planned_jobs(workdir, config, target) == {"finetune": 1}  # its data was prepared before the kill
     snakemake(workdir, config, target)
     log = (workdir / "results/logs/finetune/tiny-xlmr/neutral/en/n60_s0.log").read_text()
     assert f"resuming from checkpoint-{saved[-1]}" in log

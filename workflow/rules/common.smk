@@ -4,6 +4,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
@@ -13,7 +14,7 @@ sys.path.insert(0, str(LIBRARY))
 from valuetrace.grid import BASE, MULTILINGUAL, Run, runs, select
 from valuetrace.influence import default_copies
 from valuetrace.probes import probe_files
-from valuetrace.settings import check_config
+from valuetrace.settings import check_config, corpus_file
 
 # Jobs call the library's command line, `valuetrace`, defined in every job's shell as a
 # function running the interpreter that runs Snakemake, so a virtual environment works
@@ -30,7 +31,10 @@ shell.prefix(
 )
 
 validate(config, "../schemas/config.schema.yaml")
-check_config(config, Path.cwd())
+# User-supplied data files may be missing when the workflow is only planned (snakemake -n
+# of the paper grid on a laptop): each is named here and required only by the job reading it.
+for warning in check_config(config, Path.cwd()):
+    logger.warning(f"valuetrace: {warning}")
 
 MODELS = list(config["models"])
 LANGUAGES = config["languages"]
@@ -148,6 +152,22 @@ def survey_file():
     return config["survey"]["path"]
 
 
+def existing(path):
+    """A user's data file as an input while it exists: a missing one fails its job, not the plan."""
+    return [path] if Path(path).exists() else []
+
+
+def survey_input():
+    if "synthetic" in config["survey"]:
+        return [survey_file()]
+    return existing(survey_file())
+
+
+def survey_argument(wildcards, input):
+    # The input when there is one; else the configured path, so that the job fails naming it.
+    return input.survey or survey_file()
+
+
 def country_pairs():
     return [f"{lang}={config['countries'][lang]}" for lang in LANGUAGES]
 
@@ -222,7 +242,7 @@ def prepare_origin(wildcards):
             f"results/generated/{wildcards.dataset}/{wildcards.lang}.parquet",
         ]
     elif "files" in spec:
-        arguments += ["--file", spec["files"][wildcards.lang]]
+        arguments += ["--file", corpus_file(spec, wildcards.lang)]
     else:
         hub = spec["hub"]
         arguments += ["--hub", hub["name"], "--split", hub.get("split", "train")]
@@ -239,7 +259,7 @@ def prepare_input(wildcards):
     if "generate" in spec:
         return [f"results/generated/{wildcards.dataset}/{wildcards.lang}.parquet"]
     if "files" in spec:
-        return [spec["files"][wildcards.lang]]
+        return existing(corpus_file(spec, wildcards.lang))
     return []
 
 

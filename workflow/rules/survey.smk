@@ -20,7 +20,7 @@ rule synthetic_survey:
 rule human_values:
     """Weighted country means per question, mapped to [-1, 1] towards option A."""
     input:
-        survey=survey_file(),
+        survey=survey_input(),
         questions=config["probes"]["questions"],
     output:
         "results/tables/human_values.parquet",
@@ -29,8 +29,9 @@ rule human_values:
     conda:
         "../../envs/valuetrace.yaml"
     params:
+        survey=survey_argument,
         countries=country_pairs(),
         synthetic="--synthetic" if "synthetic" in config["survey"] else "",
     shell:
-        "valuetrace survey humans --survey {input.survey} --questions {input.questions}"
+        "valuetrace survey humans --survey {params.survey} --questions {input.questions}"
         " --countries {params.countries} {params.synthetic} --out {output} > {log} 2>&1"

@@ -2,6 +2,12 @@
 
 The schema (workflow/schemas/config.schema.yaml) checks each key on its own; this module
 checks that they fit together, so a run stops before any job with a message naming the key.
+
+Data files that the user supplies (the WVS file, local corpora) are not required to exist
+when the workflow is planned: a paper-scale grid can be planned (``snakemake -n``) on a
+machine without the data. Each missing one is reported as a warning, and the job that reads
+it fails with a message naming it if it is still missing when the job runs. Files that ship
+with the workflow (probes, question metadata, demo text) must exist.
 """
 
 from __future__ import annotations
@@ -11,8 +17,23 @@ from pathlib import Path
 from valuetrace.errors import InputError
 
 
-def check_config(config: dict, base: Path) -> None:
-    """Raise InputError naming the first config key that contradicts another or the disk."""
+def corpus_file(spec: dict, lang: str) -> str:
+    """The local corpus file of one language of a dataset: a mapping or a ``{lang}`` template."""
+    files = spec["files"]
+    return files.replace("{lang}", lang) if isinstance(files, str) else files[lang]
+
+
+def missing_data_files(key: str, paths: list[str]) -> str:
+    if len(paths) == 1:
+        return f"config key {key!r}: {paths[0]} does not exist (yet); the jobs reading it fail until it does"
+    return f"config key {key!r}: {len(paths)} files ({paths[0]}, ...) do not exist (yet); the jobs reading them fail until they do"
+
+
+def check_config(config: dict, base: Path) -> list[str]:
+    """Raise InputError naming the first config key that contradicts another or the disk.
+
+    Returns a warning for each user-supplied data file that does not exist (yet).
+    """
     languages = config["languages"]
     without_country = [lang for lang in languages if lang not in config["countries"]]
     if without_country:
@@ -23,22 +44,22 @@ def check_config(config: dict, base: Path) -> None:
     for key, path in (("probes.path", config["probes"]["path"]), ("probes.questions", config["probes"]["questions"])):
         if not (base / path).exists():
             raise InputError(f"config key {key!r}: {path} does not exist")
+    warnings = []
     survey_path = config["survey"].get("path")
     if survey_path is not None and not (base / survey_path).exists():
-        raise InputError(f"config key 'survey.path': {survey_path} does not exist")
+        warnings.append(missing_data_files("survey.path", [survey_path]))
     from valuetrace.probes import read_questions
 
     questions = read_questions(base / config["probes"]["questions"])
-    check_datasets(config, base, set(questions["question_id"]))
+    warnings += check_datasets(config, base, set(questions["question_id"]))
     check_attribution(config)
+    return warnings
 
 
 def corpus_size(path: Path, where: str) -> int:
     """Number of examples in a local corpus file, counted without loading it whole."""
     import polars as pl
 
-    if not path.exists():
-        raise InputError(f"config key {where!r}: {path} does not exist")
     if path.suffix == ".txt":
         with path.open(encoding="utf-8", errors="replace") as handle:
             return sum(1 for line in handle if line.strip())
@@ -50,18 +71,22 @@ def corpus_size(path: Path, where: str) -> int:
     raise InputError(f"config key {where!r}: {path} is not a .txt, .tsv, .csv or .parquet file")
 
 
-def check_datasets(config: dict, base: Path, question_ids: set[str]) -> None:
-    """Fine-tuning sources: known languages, files present and non-empty, sizes that fit."""
+def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str]:
+    """Fine-tuning sources: known languages; files non-empty with sizes that fit, where present.
+
+    Returns a warning for each corpus file that does not exist (yet).
+    """
     datasets = config.get("datasets") or {}
     finetuning = config.get("finetuning")
     if datasets and not finetuning:
         raise InputError("config key 'datasets' is set but 'finetuning' (sizes, seeds, hyperparameters) is missing")
     if not datasets:
-        return
+        return []
     unknown_models = [m for m in finetuning.get("models") or [] if m not in config["models"]]
     if unknown_models:
         raise InputError(f"config key 'finetuning.models': {unknown_models} are not under 'models'")
     largest = max(finetuning["sizes"])
+    warnings = []
     for name, spec in datasets.items():
         unknown = [lang for lang in spec["languages"] if lang not in config["languages"]]
         if unknown:
@@ -72,10 +97,19 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> None:
         if planted:
             raise InputError(f"config key 'datasets.{name}.planted_questions': {planted} are not in the question metadata")
         if "files" in spec:
-            missing = [lang for lang in spec["languages"] if lang not in spec["files"]]
-            if missing:
-                raise InputError(f"config key 'datasets.{name}.files' has no file for languages {missing}")
-            sizes = {lang: corpus_size(base / spec["files"][lang], f"datasets.{name}.files.{lang}") for lang in spec["languages"]}
+            if isinstance(spec["files"], dict):
+                missing = [lang for lang in spec["languages"] if lang not in spec["files"]]
+                if missing:
+                    raise InputError(f"config key 'datasets.{name}.files' has no file for languages {missing}")
+            paths = {lang: corpus_file(spec, lang) for lang in spec["languages"]}
+            absent = [path for path in paths.values() if not (base / path).exists()]
+            if absent:
+                warnings.append(missing_data_files(f"datasets.{name}.files", absent))
+            sizes = {
+                lang: corpus_size(base / path, f"datasets.{name}.files.{lang}")
+                for lang, path in paths.items()
+                if path not in absent
+            }
         elif "generate" in spec:
             sizes = {lang: spec["generate"]["sentences"] for lang in spec["languages"]}
             for lang in spec["languages"]:
@@ -92,6 +126,7 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> None:
                     f"config key 'finetuning.sizes': size {largest} is larger than the {size} examples "
                     f"of datasets.{name} in {lang}"
                 )
+    return warnings
 
 
 def check_attribution(config: dict) -> None:
@@ -124,3 +159,4 @@ def check_attribution(config: dict) -> None:
             f"config key 'attribution.counterfactual.k' ({counterfactual['k']}) exceeds "
             f"'attribution.top_k' ({attribution.get('top_k', 20)}), the examples kept per probe"
         )
+

@@ -1,0 +1,116 @@
+"""Running the Snakemake workflow from tests: the command, dry-run job counts, small configs.
+
+Shared by the end-to-end tests (test_workflow.py), the browser test of the report and the
+session fixture in conftest.py that runs the small workflow once for all of them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def snakemake(workdir: Path, config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(config),
+        "--cores", "2",
+        *args,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Rule -> number of jobs in the "Job stats" table of a dry run (empty when nothing is to be done)."""
+    if "Job stats:" not in dry_run_output:
+        return {}
+    table = dry_run_output.split("Job stats:", 1)[1]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        match = re.fullmatch(r"(\S+)\s+(\d+)", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def planned_jobs(workdir: Path, config: Path, *args: str) -> dict[str, int]:
+    """Rule -> number of jobs that a dry run (with extra arguments or targets) would execute."""
+    return job_counts(snakemake(workdir, config, "--dry-run", *args).stdout)
+
+
+def planned_outputs(dry_run_output: str, rule: str) -> list[str]:
+    """The outputs of every job of one rule in a dry run's job listing."""
+    outputs = []
+    for block in dry_run_output.split("\nrule ")[1:]:
+        name, _, body = block.partition(":")
+        if name.strip() == rule:
+            outputs += re.findall(r"^\s+output: (.+)$", body, flags=re.MULTILINE)
+    return outputs
+
+
+def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", **changes) -> Path:
+    """The demo config cut down to three languages, a short build and a local BERT directory.
+
+    Written to ``tmp_path / filename``; ``changes`` set dotted keys (``"scoring.method"``).
+    Configs written to one ``tmp_path`` share its copy of the probe folder, so that a changed
+    config differs from the original only in the changed keys.
+    """
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["languages"] = ["en", "de", "ko"]
+    config["countries"] = {lang: config["countries"][lang] for lang in config["languages"]}
+    probes = tmp_path / "probes"
+    if not probes.exists():
+        shutil.copytree(REPO / "config" / "probes", probes, ignore=shutil.ignore_patterns("questions.tsv"))
+    config["probes"]["path"] = str(probes)
+    config["probes"]["questions"] = str(REPO / "config" / "probes" / "questions.tsv")
+    config["models"] = {
+        "tiny-xlmr": {"build": {**config["models"]["tiny-xlmr"]["build"], "steps": 30, "vocab_size": 1500}},
+        "local-bert": {"source": str(bert_dir)},
+    }
+    config["pretraining_corpus"]["sentences_per_option"] = 2
+    config["pretraining_corpus"]["demo_text"] = str(REPO / "config" / "demo_text")
+    config["pretraining_corpus"]["demo_text_per_language"] = 40
+    for dataset in config["datasets"].values():
+        dataset["generate"]["text"] = str(REPO / "config" / "demo_text")
+        dataset["generate"]["sentences"] = 60
+        dataset["languages"] = ["en", "ko"]
+    config["finetuning"].update(models=["tiny-xlmr"], sizes=[30], epochs=1, checkpoints=2)
+    # Attribution of every planted run at two checkpoints, a counterfactual of the monolingual ones.
+    config["attribution"].update(sizes=[30], checkpoints=2, proj_dim=64, top_k=5, include_parameters=[])
+    config["attribution"]["counterfactual"].update(k=5, finetune_languages=["en", "ko"])
+    config["survey"]["synthetic"]["respondents_per_country"] = 60
+    config["alignment"]["bootstrap_resamples"] = 200
+    for dotted, value in changes.items():
+        node = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path = tmp_path / filename
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """A finished run of the workflow: its config, working directory and HTML report."""
+
+    root: Path  # holds the config and its probe folder; write changed configs here
+    config: Path
+    workdir: Path
+    report: Path
