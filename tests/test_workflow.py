@@ -185,7 +185,16 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "plot_alignment": 1,
         "plot_human_values": 1,
         "plot_shifts": 4,
-        "report_table": 9,
+        # TRAK on the seed-0 runs of size 2000: 2 models x 4 sources x 14 languages, 3 checkpoints
+        "attribution_features": 112 * 3,
+        "attribution_scores": 112 * 3,
+        "attribution_gather": 112,
+        "attribution_tables": 1,
+        # top-k and random removal for the 104 monolingual ones
+        "counterfactual_finetune": 104 * 2,
+        "counterfactual": 1,
+        "plot_attribution": 4,
+        "report_table": 13,
         "all": 1,
     }
     # Models by hub name: scored and fine-tuned from the name, nothing built here.

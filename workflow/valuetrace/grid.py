@@ -64,11 +64,12 @@ def runs(config: dict) -> list[Run]:
 
 
 def select(all_runs: list[Run], spec: dict) -> list[Run]:
-    """The runs whose dataset, fine-tuning language and size the ``spec`` lists (absent: any)."""
+    """The runs whose dataset, fine-tuning language, size and seed the ``spec`` lists (absent: any)."""
     return [
         run
         for run in all_runs
         if run.dataset in spec.get("datasets", [run.dataset])
         and run.finetune_lang in spec.get("finetune_languages", [run.finetune_lang])
         and run.size in spec.get("sizes", [run.size])
+        and run.seed in spec.get("seeds", [run.seed])
     ]

@@ -141,6 +141,7 @@ def check_attribution(config: dict) -> None:
         "datasets": set(config["datasets"]),
         "finetune_languages": {lang for spec in config["datasets"].values() for lang in spec["languages"]} | {"multi"},
         "sizes": set(finetuning["sizes"]),
+        "seeds": set(finetuning["seeds"]),
     }
     counterfactual = attribution.get("counterfactual") or {}
     for where, spec in (("attribution", attribution), ("attribution.counterfactual", counterfactual)):
