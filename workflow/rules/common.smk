@@ -110,6 +110,7 @@ wildcard_constraints:
     checkpoint=r"\d+",
     target=r"\d+",
     removal="top|random",
+    draw=r"\d+",
 
 
 def built_model(name):

@@ -3,11 +3,15 @@
 
 
 def counterfactual_rows():
+    # The top-k removal is one retraining; random removals are drawn several times because
+    # retraining itself moves a score a little.
+    draws = {"top": 1, "random": COUNTERFACTUAL.get("random_draws", 3)}
     return [
-        f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}.parquet"
+        f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
         for run in COUNTERFACTUAL_RUNS
         for target in range(1, COUNTERFACTUAL.get("targets_per_run", 1) + 1)
-        for removal in ("top", "random")
+        for removal, count in draws.items()
+        for draw in range(count)
     ]
 
 
@@ -20,9 +24,9 @@ rule counterfactual_finetune:
         base_scores=f"results/scores/{{model}}/{BASE}.parquet",
         base=lambda wildcards: base_input(wildcards.model),
     output:
-        "results/counterfactual/{model}/{run}/t{target}_{removal}.parquet",
+        "results/counterfactual/{model}/{run}/t{target}_{removal}{draw}.parquet",
     log:
-        "results/logs/counterfactual/{model}/{run}/t{target}_{removal}.log",
+        "results/logs/counterfactual/{model}/{run}/t{target}_{removal}{draw}.log",
     conda:
         "../../envs/valuetrace.yaml"
     params:
@@ -36,7 +40,7 @@ rule counterfactual_finetune:
         "valuetrace counterfactual retrain --model {wildcards.model} --run {wildcards.run}"
         " --base {params.base} --train {input.train} --top {input.top} --probes {input.probes}"
         " --base-scores {input.base_scores} --target {wildcards.target} --removal {wildcards.removal}"
-        " --k {params.k} --removal-seed {params.seed} --method {params.method}"
+        " --draw {wildcards.draw} --k {params.k} --removal-seed {params.seed} --method {params.method}"
         " --probe-max-length {params.probe_max_length} {params.training} --out {output} > {log} 2>&1"
 
 

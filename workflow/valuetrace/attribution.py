@@ -249,12 +249,16 @@ def gather(
     groups = long.group_by("target", "example_lang", "example_source").agg(
         n_examples=pl.len(), influence=pl.col("influence").sum(), support=pl.col("support").sum()
     )
-    probes = chosen.select(*_PROBE_KEY, "shift").with_row_index("target").with_columns(pl.col("target").cast(pl.Int64))
+    probes = (
+        chosen.select(*_PROBE_KEY, "shift", flipped=flipped)
+        .with_row_index("target")
+        .with_columns(pl.col("target").cast(pl.Int64))
+    )
     groups = (
         groups.with_columns(pl.col("target").cast(pl.Int64))
         .join(probes, on="target")
         .with_columns(**{key: pl.lit(value) for key, value in run_columns.items()})
-        .select(*run_columns, *_PROBE_KEY, "shift", "example_lang", "example_source", "n_examples", "influence", "support")
+        .select(*run_columns, *_PROBE_KEY, "shift", "flipped", "example_lang", "example_source", "n_examples", "influence", "support")
         .sort(*_PROBE_KEY, "example_lang", "example_source")
     )
 

@@ -308,6 +308,7 @@ def _counterfactual_retrain(args) -> int:
         base_scores=pl.read_parquet(args.base_scores),
         target=args.target,
         removal=args.removal,
+        draw=args.draw,
         k=args.k,
         seed=args.removal_seed,
         method=args.method,
@@ -583,6 +584,7 @@ def parser() -> argparse.ArgumentParser:
     retrain.add_argument("--base-scores", required=True)
     retrain.add_argument("--target", type=int, required=True, help="1 = the run's most-shifted probe in its language")
     retrain.add_argument("--removal", choices=["top", "random"], required=True)
+    retrain.add_argument("--draw", type=int, default=0, help="which random draw (its seed is --removal-seed + draw)")
     retrain.add_argument("--k", type=int, required=True)
     retrain.add_argument("--removal-seed", type=int, default=0)
     retrain.add_argument("--method", choices=["joint", "pll"], required=True)

@@ -2,8 +2,9 @@
 
 For a run's ``target``-th most-shifted attributed probe in its own fine-tuning language(s),
 the run is trained again, with the same settings and seed, on its examples minus either
-the probe's top-k attributed examples (``top``) or k examples drawn at random (``random``),
-and the probe is scored again. ``fraction_undone`` is the share of the original shift
+the probe's top-k attributed examples (``top``) or k examples drawn at random (``random``,
+several draws), and the probe is scored again. The retraining takes as many optimiser steps
+as the original run, so that the removal is the only difference. ``fraction_undone`` is the share of the original shift
 that the removal takes away: 1 = back to the base model, 0 = no effect.
 """
 
@@ -45,6 +46,7 @@ def target_probe(top: pl.DataFrame, languages: list[str], target: int) -> dict:
 
 
 def removed_examples(top: pl.DataFrame, all_ids: list[str], probe: dict, removal: str, k: int, seed: int) -> list[str]:
+    """The ids of the probe's top-k examples, or of k examples drawn at random with ``seed``."""
     if removal not in REMOVALS:
         raise InputError(f"removal {removal!r} is not one of {REMOVALS}")
     if removal == "top":
@@ -69,6 +71,7 @@ def retrain(
     k: int,
     seed: int,
     method: str,
+    draw: int = 0,
     probe_max_length: int,
     training: dict,
     device: str = "auto",
@@ -76,7 +79,7 @@ def retrain(
     """One row: the probe's shift in the run, and after retraining without the removed examples."""
     train = pl.read_parquet(train_path)
     probe = target_probe(top, sorted(train["lang"].unique()), target)
-    removed = removed_examples(top, train["example_id"].to_list(), probe, removal, k, seed)
+    removed = removed_examples(top, train["example_id"].to_list(), probe, removal, k, seed + draw)
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in _PROBE_KEY]
     score_before = base_scores.filter(*key)["score"].item()
@@ -84,8 +87,13 @@ def retrain(
         scratch = Path(scratch)
         kept = scratch / "train.parquet"
         train.filter(~pl.col("example_id").is_in(removed)).write_parquet(kept)
-        # Checkpoints only serve attribution; one is enough here.
-        finetune(base, kept, scratch / "run", scratch / "work", **{**training, "checkpoints": 1}, device=device)
+        # The same number of optimiser steps and learning-rate schedule as the original run,
+        # so that removing the examples is the only difference; checkpoints only serve
+        # attribution, one is enough here.
+        finetune(
+            base, kept, scratch / "run", scratch / "work", **{**training, "checkpoints": 1},
+            device=device, schedule_size=train.height,
+        )  # fmt: skip
         model, tokenizer = load_masked_lm(str(scratch / "run" / "model"), device)
         rescored = score_probes(
             model, tokenizer, probes.filter(*key), model_name=run.model, method=method,
@@ -98,6 +106,7 @@ def retrain(
             **{name: [probe[name]] for name in _PROBE_KEY},
             "target": [target],
             "removal": [removal],
+            "draw": [draw],
             "k": [k],
             "shift_before": [probe["shift"]],
             "shift_after_removal": [shift_after],

@@ -47,12 +47,18 @@ def finetune(
     checkpoints: int,
     seed: int,
     device: str = "auto",
+    schedule_size: int | None = None,
 ) -> None:
+    """Fine-tune ``base`` on the texts of ``train_path``.
+
+    ``schedule_size``: plan the optimiser steps as if there were this many examples (a
+    counterfactual run without some examples keeps the original run's schedule).
+    """
     texts = pl.read_parquet(train_path)["text"].to_list()
     if not texts:
         raise InputError(f"{train_path}: no training examples")
     model, tokenizer = load_masked_lm(base, device)
-    steps, save_steps = schedule(len(texts), batch_size, epochs, checkpoints)
+    steps, save_steps = schedule(schedule_size or len(texts), batch_size, epochs, checkpoints)
     resuming = sorted(work_dir.glob("checkpoint-*"))
     if resuming:
         log.info("resuming from %s", resuming[-1].name)

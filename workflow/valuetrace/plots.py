@@ -204,6 +204,9 @@ def attribution_languages_figure(groups: pl.DataFrame, path) -> None:
     if multi.is_empty():
         _message_figure("No multilingual run was attributed (attribution.finetune_languages).", path)
         return
+    # Probes that barely moved have no cause to find; the flipped ones do.
+    if multi["flipped"].any():
+        multi = multi.filter(pl.col("flipped"))
     key = ["model", "dataset", "size", "seed", "probe_lang", "probe_id"]
     share = multi.with_columns(share=pl.col("support") / pl.col("support").sum().over(key)).filter(
         pl.col("share").is_not_nan()
@@ -211,7 +214,7 @@ def attribution_languages_figure(groups: pl.DataFrame, path) -> None:
     data = share.group_by("model", "dataset", "probe_lang", "example_lang").agg(pl.col("share").mean())
     _heatmap_grid(
         data, ["model", "dataset"], "probe_lang", "example_lang", "share",
-        "Multilingual runs: share of the support for a probe's shift from each example language", path,
+        "Multilingual runs: share of the support for a flipped probe's shift from each example language", path,
     )  # fmt: skip
 
 
@@ -228,7 +231,7 @@ def attribution_sources_figure(groups: pl.DataFrame, path) -> None:
     sns.barplot(data=data.to_pandas(), x="example_lang", y="support_per_example", hue="example_source", ax=ax)
     ax.set_xlabel("example language")
     ax.set_ylabel("support per example (influence towards the shift)")
-    ax.set_title("Influence of an average example on the shifts of probes in its run's languages")
+    ax.set_title("Support from an average example, probes in its run's languages")
     _save(figure, path)
 
 
@@ -265,7 +268,11 @@ def counterfactual_figure(counterfactual: pl.DataFrame, path) -> None:
         target=pl.format("{}/{} n{}: {} {}", "dataset", "finetune_lang", "size", "probe_lang", "question_id")
     )
     figure, ax = plt.subplots(figsize=(max(6, 0.9 * data["target"].n_unique() + 3), 4))
-    sns.barplot(data=data.to_pandas(), x="target", y="fraction_undone", hue="removal", hue_order=["top", "random"], ax=ax)
+    # Bars are means over the random draws, with their range.
+    sns.barplot(
+        data=data.to_pandas(), x="target", y="fraction_undone", hue="removal", hue_order=["top", "random"],
+        errorbar=("pi", 100), ax=ax,
+    )
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_ylabel(f"fraction of the shift undone (k = {data['k'][0]})")
     ax.set_xlabel("run: probe")
