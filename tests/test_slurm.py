@@ -1,9 +1,9 @@
-"""The workflow on a real single-node SLURM cluster, submitted through profiles/slurm.
+"""profiles/slurm: the resources it gives every rule, and the workflow on a real SLURM cluster.
 
-tests/cluster/slurm.sh installs and starts the cluster (munged, MariaDB, slurmdbd, slurmctld,
-slurmd) as root; every job of a small config then runs as a SLURM job, its status read with
-`sacct` as on a site. The job ids and the stopped daemons are printed past pytest's output
-capture, so that CI's log shows them.
+For the slow test tests/cluster/slurm.sh installs and starts a single-node cluster (munged,
+MariaDB, slurmdbd, slurmctld, slurmd) as root; every job of a small config then runs as a SLURM
+job, its status read with `sacct` as on a site. The job ids and the stopped daemons are printed
+past pytest's output capture, so that CI's log shows them.
 """
 
 from __future__ import annotations
@@ -20,18 +20,37 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from test_workflow import planned_jobs, small_config
 
 from valuetrace.tables import check_table
+from workflow_runs import planned_jobs, small_config, snakemake
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = REPO / "tests" / "cluster" / "slurm.sh"
 SLURM_PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 
+# Fine-tuning, probing and TRAK: the jobs that need a GPU at paper scale.
+GPU_RULES = {"finetune", "score_probes", "attribution_features", "attribution_scores", "counterfactual_finetune"}
+
 # Generous for ~30 short jobs on two cores; past it Snakemake gets SIGINT and cancels its jobs.
 WORKFLOW_TIMEOUT_S = 600
 
-pytestmark = pytest.mark.slow
+
+def test_profile_gives_a_gpu_to_exactly_the_gpu_rules(tmp_path):
+    """A dry run through the profile resolves every job's resources, no cluster needed."""
+    config = small_config(tmp_path, tmp_path)  # every stage, attribution and counterfactuals included
+    workdir = tmp_path / "run"
+    listing = snakemake(workdir, config, "--dry-run", "--profile", str(SLURM_PROFILE.parent)).stdout
+    gpu_requests = {}  # rule -> whether its jobs ask for a GPU
+    for block in listing.split("\nrule ")[1:]:
+        rule, _, body = block.partition(":")
+        resources = re.search(r"^\s+resources: (.+)$", body, flags=re.MULTILINE).group(1).split(", ")
+        gpu_requests.setdefault(rule, set()).add("gpu=1" in resources)
+        assert any(r.startswith("runtime=") for r in resources) and any(r.startswith("mem_mb=") for r in resources)
+    assert GPU_RULES <= set(gpu_requests), "the small config no longer plans every GPU rule"
+    assert {rule for rule, asks in gpu_requests.items() if True in asks} == GPU_RULES
+    assert all(len(asks) == 1 for asks in gpu_requests.values())
+    # Snakemake ignores set-resources of a rule it does not know, so a misspelt name would pass unseen.
+    assert set(yaml.safe_load(SLURM_PROFILE.read_text())["set-resources"]) <= set(gpu_requests)
 
 
 def show(pytestconfig, text: str) -> None:
@@ -103,11 +122,13 @@ def tiny_grid_config(tmp_path: Path, bert_dir: Path) -> Path:
     """small_config cut to 33 SLURM jobs: only the local BERT, fine-tuned on each source in Korean.
 
     Every job costs a few seconds of start-up on top of its work, and the test node has two
-    CPUs, so the number of jobs sets the test's duration.
+    CPUs, so the number of jobs sets the test's duration. Attribution is left out (17 more
+    jobs); its rules' requests are checked by the dry run above.
     """
     path = small_config(tmp_path, bert_dir)
     config = yaml.safe_load(path.read_text())
     del config["models"]["tiny-xlmr"]
+    del config["attribution"]
     config["finetuning"]["models"] = ["local-bert"]
     for dataset in config["datasets"].values():
         dataset["languages"] = ["ko"]
@@ -128,6 +149,7 @@ def sacct(env: dict, job_ids: list[str]) -> dict[str, dict[str, str]]:
             for job, state, elapsed, tres, comment in rows}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_workflow_runs_as_slurm_jobs_through_the_profile(slurm_cluster, tmp_path, tiny_model_dirs, pytestconfig):
     env = slurm_cluster
     workdir = tmp_path / "run"
@@ -166,12 +188,9 @@ def test_workflow_runs_as_slurm_jobs_through_the_profile(slurm_cluster, tmp_path
     rule_of = re.compile(r"rule_(\w+?)(_wildcards_.*)?")
     rules = {job_id: rule_of.fullmatch(job["comment"]).group(1) for job_id, job in jobs.items()}
     assert set(rules.values()) == submitted_rules
-    # GPU rules (those the profile gives a GPU) were allocated one by SLURM; all others none.
-    set_resources = yaml.safe_load(SLURM_PROFILE.read_text())["set-resources"]
-    gpu_rules = {rule for rule, resources in set_resources.items() if resources.get("gpu")}
-    assert {"finetune", "score_probes"} <= gpu_rules
+    # SLURM allocated a GPU to the jobs of GPU rules, and to no other job.
     for job_id, rule in rules.items():
-        assert ("gres/gpu=1" in jobs[job_id]["tres"]) == (rule in gpu_rules), (rule, jobs[job_id]["tres"])
+        assert ("gres/gpu=1" in jobs[job_id]["tres"]) == (rule in GPU_RULES), (rule, jobs[job_id]["tres"])
 
     for scored in ("base", "planted/ko/n30_s0", "neutral/ko/n30_s0"):
         check_table(pl.read_parquet(workdir / f"results/scores/local-bert/{scored}.parquet"), "scores")
