@@ -3,20 +3,6 @@
 # then gather over checkpoints. Library: workflow/valuetrace/attribution.py.
 
 
-def attribution_checkpoints(wildcards):
-    used = (ATTRIBUTION or {}).get("checkpoints", 3)
-    return [
-        f"results/attribution/{wildcards.model}/{wildcards.run}/scores/c{checkpoint}"
-        for checkpoint in range(1, used + 1)
-    ]
-
-
-def attributed(pattern):
-    return [
-        pattern.format(model=run.model, run=run.name) for run in ATTRIBUTED_RUNS
-    ]
-
-
 rule attribution_features:
     """TRAK features of a run's training examples at one of its checkpoints."""
     input:

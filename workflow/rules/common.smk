@@ -12,7 +12,6 @@ LIBRARY = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(LIBRARY))
 
 from valuetrace.grid import BASE, MULTILINGUAL, Run, runs, select
-from valuetrace.influence import default_copies
 from valuetrace.probes import probe_files
 from valuetrace.settings import check_config, corpus_file
 
@@ -76,7 +75,11 @@ SHIFT_FIGURES = ["cross_language", "flip_rates", "alignment_change", "distinctiv
 if any(spec.get("planted_questions") for spec in DATASETS.values()):
     SHIFT_FIGURES.append("planted")
 SHIFT_TARGETS = [f"results/figures/{name}.png" for name in SHIFT_FIGURES]
-ATTRIBUTION_FIGURES = ["attribution_languages", "attribution_sources", "attribution_planted"]
+ATTRIBUTION_FIGURES = [
+    "attribution_languages",
+    "attribution_sources",
+    "attribution_planted",
+]
 if COUNTERFACTUAL_RUNS:
     ATTRIBUTION_FIGURES.append("counterfactual")
 ATTRIBUTION_TARGETS = [f"results/figures/{name}.png" for name in ATTRIBUTION_FIGURES]
@@ -204,14 +207,14 @@ def finetune_options(seed):
 def trak_options():
     """Command-line options that fix the TRAK features and scores."""
     settings = ATTRIBUTION or {}
-    copies = settings.get(
-        "mask_copies", default_copies(FINETUNING.get("mlm_probability", 0.15))
-    )
+    # Without mask_copies the library derives them from the masking rate of fine-tuning.
+    copies = settings.get("mask_copies")
     options = [
         f"--checkpoints {settings.get('checkpoints', 3)}",
         f"--proj-dim {settings.get('proj_dim', 512)}",
         f"--lambda-reg {settings.get('lambda_reg', 1.0)}",
-        f"--mask-copies {copies}",
+        f"--mask-copies {copies}" if copies else "",
+        f"--mlm-probability {FINETUNING.get('mlm_probability', 0.15)}",
         f"--batch-size {settings.get('batch_size', 16)}",
         f"--max-length {FINETUNING.get('max_length', 128)}",
         f"--probe-max-length {config['scoring']['max_length']}",
@@ -221,7 +224,7 @@ def trak_options():
         if settings.get(key):
             patterns = " ".join(shlex.quote(p) for p in settings[key])
             options.append(f"--{key.replace('_', '-')} {patterns}")
-    return " ".join(options)
+    return " ".join(option for option in options if option)
 
 
 def dataset_languages(wildcards):
@@ -281,4 +284,29 @@ def all_targets():
         *expand("results/figures/scores_{model}.png", model=MODELS),
         *(SHIFT_TARGETS if RUNS else []),
         *(ATTRIBUTION_TARGETS if ATTRIBUTED_RUNS else []),
+    ]
+
+
+def attribution_checkpoints(wildcards):
+    used = (ATTRIBUTION or {}).get("checkpoints", 3)
+    return [
+        f"results/attribution/{wildcards.model}/{wildcards.run}/scores/c{checkpoint}"
+        for checkpoint in range(1, used + 1)
+    ]
+
+
+def attributed(pattern):
+    return [pattern.format(model=run.model, run=run.name) for run in ATTRIBUTED_RUNS]
+
+
+def counterfactual_rows():
+    # The top-k removal is one retraining; random removals are drawn several times because
+    # retraining itself moves a score a little.
+    draws = {"top": 1, "random": COUNTERFACTUAL.get("random_draws", 3)}
+    return [
+        f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
+        for run in COUNTERFACTUAL_RUNS
+        for target in range(1, COUNTERFACTUAL.get("targets_per_run", 1) + 1)
+        for removal, count in draws.items()
+        for draw in range(count)
     ]

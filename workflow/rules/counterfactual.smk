@@ -2,19 +2,6 @@
 # examples, and without k random ones. Library: workflow/valuetrace/counterfactual.py.
 
 
-def counterfactual_rows():
-    # The top-k removal is one retraining; random removals are drawn several times because
-    # retraining itself moves a score a little.
-    draws = {"top": 1, "random": COUNTERFACTUAL.get("random_draws", 3)}
-    return [
-        f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
-        for run in COUNTERFACTUAL_RUNS
-        for target in range(1, COUNTERFACTUAL.get("targets_per_run", 1) + 1)
-        for removal, count in draws.items()
-        for draw in range(count)
-    ]
-
-
 rule counterfactual_finetune:
     """Retrain a run without some examples and score its target probe again."""
     input:
@@ -35,7 +22,9 @@ rule counterfactual_finetune:
         seed=(COUNTERFACTUAL or {}).get("seed", 0),
         method=config["scoring"]["method"],
         probe_max_length=config["scoring"]["max_length"],
-        training=lambda wildcards: finetune_options(Run.parse(wildcards.model, wildcards.run).seed),
+        training=lambda wildcards: finetune_options(
+            Run.parse(wildcards.model, wildcards.run).seed
+        ),
     shell:
         "valuetrace counterfactual retrain --model {wildcards.model} --run {wildcards.run}"
         " --base {params.base} --train {input.train} --top {input.top} --probes {input.probes}"

@@ -218,13 +218,15 @@ def _finetune(args) -> int:
 
 
 def _trak_settings(args) -> dict:
+    from valuetrace.influence import default_copies
+
     return {
         "checkpoints": args.checkpoints,
         "proj_dim": args.proj_dim,
         "lambda_reg": args.lambda_reg,
         "include_parameters": args.include_parameters,
         "exclude_parameters": args.exclude_parameters,
-        "mask_copies": args.mask_copies,
+        "mask_copies": args.mask_copies or default_copies(args.mlm_probability),
         "batch_size": args.batch_size,
         "max_length": args.max_length,
         "probe_max_length": args.probe_max_length,
@@ -408,8 +410,10 @@ def _target_options(command: argparse.ArgumentParser) -> None:
 
 
 def _trak_options(command: argparse.ArgumentParser) -> None:
-    for option in ("checkpoints", "proj-dim", "mask-copies", "batch-size", "max-length", "probe-max-length"):
+    for option in ("checkpoints", "proj-dim", "batch-size", "max-length", "probe-max-length"):
         command.add_argument(f"--{option}", type=int, required=True)
+    command.add_argument("--mask-copies", type=int, help="masked copies per training example (default 1 / mlm probability)")
+    command.add_argument("--mlm-probability", type=float, default=0.15, help="masking rate of fine-tuning")
     command.add_argument("--lambda-reg", type=float, required=True)
     command.add_argument("--include-parameters", nargs="*", default=[], metavar="REGEX")
     command.add_argument("--exclude-parameters", nargs="*", default=[], metavar="REGEX")

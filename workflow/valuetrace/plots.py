@@ -134,9 +134,11 @@ def flip_rates_figure(run_shifts: pl.DataFrame, path) -> None:
         on=["magnitude", "flip_rate"],
         variable_name="measure",
     )
+    # seaborn divides the dodge among hue levels and fails with a single one.
+    dodge = 0.2 if run_shifts["dataset"].n_unique() > 1 else False
     grid = sns.catplot(
         data=long.to_pandas(), x="size", y="value", hue="dataset", col="finetune_lang", row="measure",
-        kind="point", errorbar=("pi", 100), dodge=0.2, height=3.0, aspect=0.9, sharey="row",
+        kind="point", errorbar=("pi", 100), dodge=dodge, height=3.0, aspect=0.9, sharey="row",
     )  # fmt: skip
     grid.set_titles("{col_name}")
     grid.set_axis_labels("examples per language", "")
