@@ -119,7 +119,14 @@ def test_deleted_intermediate_is_recomputed_with_its_downstream_on_request(compl
         "shifts": 1,
         "plot_alignment": 1,
         "plot_shifts": 5,
-        "report_table": 7,  # all but the probes and the human values
+        # the run is attributed: its scores at both checkpoints, its summary, its counterfactuals
+        "attribution_scores": 2,
+        "attribution_gather": 1,
+        "attribution_tables": 1,
+        "counterfactual_finetune": 1 + 3,
+        "counterfactual": 1,
+        "plot_attribution": 4,
+        "report_table": 11,  # all but the probes and the human values
         "all": 1,
     }
     assert planned_outputs(listing, "score_probes") == [deleted]
@@ -190,8 +197,8 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "attribution_scores": 112 * 3,
         "attribution_gather": 112,
         "attribution_tables": 1,
-        # top-k and random removal for the 104 monolingual ones
-        "counterfactual_finetune": 104 * 2,
+        # for the 104 monolingual ones: top-k and 3 random removals
+        "counterfactual_finetune": 104 * (1 + 3),
         "counterfactual": 1,
         "plot_attribution": 4,
         "report_table": 13,

@@ -91,7 +91,8 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
         dataset["languages"] = ["en", "ko"]
     config["finetuning"].update(models=["tiny-xlmr"], sizes=[30], epochs=1, checkpoints=2)
     # Attribution of every planted run at two checkpoints, a counterfactual of the monolingual ones.
-    config["attribution"].update(sizes=[30], checkpoints=2, proj_dim=64, top_k=5, include_parameters=[])
+    del config["attribution"]["sizes"]  # every size of the grid
+    config["attribution"].update(checkpoints=2, proj_dim=64, top_k=5, include_parameters=[])
     config["attribution"]["counterfactual"].update(k=5, finetune_languages=["en", "ko"])
     config["survey"]["synthetic"]["respondents_per_country"] = 60
     config["alignment"]["bootstrap_resamples"] = 200
