@@ -39,11 +39,19 @@ def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run, tin
     assert alignment["survey_data"].str.contains("synthetic").all()
     assert ((alignment["agreement_low"] <= alignment["agreement"]) & (alignment["agreement"] <= alignment["agreement_high"])).all()
 
+    for name in ("attribution_top", "attribution_groups", "attribution_checks", "attribution_planted", "counterfactual"):
+        check_table(pl.read_parquet(workdir / f"results/tables/{name}.parquet"), name)
+    checks = pl.read_parquet(workdir / "results/tables/attribution_checks.parquet")
+    assert checks.height == 3 * 8 and checks["passed"].all()  # the self-check of the 3 planted runs
+    counterfactual = pl.read_parquet(workdir / "results/tables/counterfactual.parquet")
+    assert counterfactual.height == 2 * (1 + 3)  # en and ko: top-k and 3 random draws
+
     assert planned_jobs(workdir, config) == {}
 
     html = completed_small_run.report.read_text()
     for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png",
-                   "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png"):
+                   "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png",
+                   "attribution_languages.png", "attribution_planted.png", "counterfactual.png"):
         assert figure in html
     assert "SYNTHETIC" in html
 

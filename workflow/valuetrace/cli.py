@@ -348,36 +348,18 @@ def _shifts(args) -> int:
     return 0
 
 
-def _plot_shifts(args) -> int:
+# Figures drawn from a second table besides --table: the planted questions to mark, the self-check.
+_SECOND_TABLE = {"planted", "attribution_planted"}
+
+
+def _plot_figure(args) -> int:
     from valuetrace import plots
 
-    table = pl.read_parquet(args.table)
-    if args.figure == "planted":
-        plots.planted_figure(table, pl.read_parquet(args.planted), args.out)
-    else:
-        draw = {
-            "cross_language": plots.cross_language_figure,
-            "flip_rates": plots.flip_rates_figure,
-            "alignment_change": plots.alignment_change_figure,
-            "distinctiveness": plots.distinctiveness_figure,
-        }[args.figure]
-        draw(table, args.out)
-    return 0
-
-
-def _plot_attribution(args) -> int:
-    from valuetrace import plots
-
-    table = pl.read_parquet(args.table)
-    if args.figure == "attribution_planted":
-        plots.attribution_planted_figure(table, pl.read_parquet(args.checks), args.out)
-    else:
-        draw = {
-            "attribution_languages": plots.attribution_languages_figure,
-            "attribution_sources": plots.attribution_sources_figure,
-            "counterfactual": plots.counterfactual_figure,
-        }[args.figure]
-        draw(table, args.out)
+    draw = getattr(plots, f"{args.figure}_figure")
+    frames = [pl.read_parquet(args.table)]
+    if args.figure in _SECOND_TABLE:
+        frames.append(pl.read_parquet(args.second))
+    draw(*frames, args.out)
     return 0
 
 
@@ -624,18 +606,18 @@ def parser() -> argparse.ArgumentParser:
     shift_figure = plot.add_parser("shifts", help="figures of the value shifts")
     shift_figure.add_argument("figure", choices=["cross_language", "flip_rates", "alignment_change", "distinctiveness", "planted"])
     shift_figure.add_argument("--table", required=True)
-    shift_figure.add_argument("--planted", help="the planted table (for the planted figure)")
+    shift_figure.add_argument("--planted", dest="second", help="the planted table (for the planted figure)")
     shift_figure.add_argument("--out", required=True)
-    shift_figure.set_defaults(handler=_plot_shifts)
+    shift_figure.set_defaults(handler=_plot_figure)
 
     attribution_figure = plot.add_parser("attribution", help="figures of the attribution")
     attribution_figure.add_argument(
         "figure", choices=["attribution_languages", "attribution_sources", "attribution_planted", "counterfactual"]
     )
     attribution_figure.add_argument("--table", required=True)
-    attribution_figure.add_argument("--checks", help="the self-check table (for attribution_planted)")
+    attribution_figure.add_argument("--checks", dest="second", help="the self-check table (for attribution_planted)")
     attribution_figure.add_argument("--out", required=True)
-    attribution_figure.set_defaults(handler=_plot_attribution)
+    attribution_figure.set_defaults(handler=_plot_figure)
 
     table = groups.add_parser("table", help="tables").add_subparsers(dest="command", required=True)
     csv = table.add_parser("csv", help="a CSV copy of a parquet table")
