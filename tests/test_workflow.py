@@ -165,6 +165,18 @@ def test_missing_data_files_are_planned_with_a_warning_and_fail_the_job_that_rea
     assert not (workdir / "results/tables/human_values.parquet").exists()
 
 
+def test_config_without_attribution_or_counterfactual_plans_neither(tmp_path):
+    config = yaml.safe_load(small_config(tmp_path, tmp_path).read_text())
+    del config["attribution"]["counterfactual"]
+    (tmp_path / "no_counterfactual.yaml").write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(tmp_path / "run", tmp_path / "no_counterfactual.yaml")
+    assert jobs["attribution_features"] == 6 and "counterfactual_finetune" not in jobs
+    del config["attribution"]
+    (tmp_path / "no_attribution.yaml").write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(tmp_path / "run", tmp_path / "no_attribution.yaml")
+    assert jobs["finetune"] == 6 and not any(rule.startswith(("attribution", "counterfactual")) for rule in jobs)
+
+
 def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
     """`snakemake --configfile config/paper.yaml -n` on a machine without the hub and the data."""
     (tmp_path / "config").symlink_to(REPO / "config")  # the config's paths are relative to the working directory

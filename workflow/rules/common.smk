@@ -302,11 +302,12 @@ def attributed(pattern):
 def counterfactual_rows():
     # The top-k removal is one retraining; random removals are drawn several times because
     # retraining itself moves a score a little.
-    draws = {"top": 1, "random": COUNTERFACTUAL.get("random_draws", 3)}
+    settings = COUNTERFACTUAL or {}
+    draws = {"top": 1, "random": settings.get("random_draws", 3)}
     return [
         f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
         for run in COUNTERFACTUAL_RUNS
-        for target in range(1, COUNTERFACTUAL.get("targets_per_run", 1) + 1)
+        for target in range(1, settings.get("targets_per_run", 1) + 1)
         for removal, count in draws.items()
         for draw in range(count)
     ]
