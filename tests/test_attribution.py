@@ -191,6 +191,9 @@ def test_gather_ranks_along_the_shift_and_sums_by_language(tmp_path, shipped_pro
     german = groups.filter(pl.col("probe_id") == second, pl.col("example_lang") == "de").row(0, named=True)
     assert german["influence"] == pytest.approx(-1.0) and german["support"] == pytest.approx(3.0)
     assert checks["passed"].to_list() == [True, True]
+    shown = attribution.flipped_top(top.with_columns(example_note=pl.lit("x")), 1)
+    assert shown["probe_id"].to_list() == [second] and shown["example_id"].to_list() == ["2"]
+    assert "example_note" not in shown.columns and "example_text" in shown.columns
 
     planted = attribution.planted_precision(
         top.with_columns(example_planted_question=pl.when(pl.col("example_id") == "1").then(pl.col("question_id")).otherwise(pl.lit(""))),

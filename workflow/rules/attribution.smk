@@ -15,7 +15,7 @@ rule attribution_features:
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        trak=trak_options(),
+        trak=trak_options,
     shell:
         "valuetrace attribution featurize --run-dir {input.run} --train {input.train}"
         " --checkpoint {wildcards.checkpoint} {params.trak} --out {output} > {log} 2>&1"
@@ -37,8 +37,8 @@ rule attribution_scores:
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        trak=trak_options(),
-        targets=(ATTRIBUTION or {}).get("targets", "all"),
+        trak=trak_options,
+        targets=attribution_setting("targets"),
         method=config["scoring"]["method"],
     shell:
         "valuetrace attribution score --run-dir {input.run} --train {input.train}"
@@ -64,8 +64,8 @@ rule attribution_gather:
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        targets=(ATTRIBUTION or {}).get("targets", "all"),
-        top_k=(ATTRIBUTION or {}).get("top_k", 20),
+        targets=attribution_setting("targets"),
+        top_k=attribution_setting("top_k"),
     shell:
         "valuetrace attribution gather --model {wildcards.model} --run {wildcards.run}"
         " --train {input.train} --probes {input.probes} --base-scores {input.base_scores}"

@@ -199,32 +199,43 @@ def finetune_options(seed):
     return (
         f"--epochs {FINETUNING['epochs']} --batch-size {FINETUNING['batch_size']}"
         f" --learning-rate {FINETUNING['learning_rate']} --max-length {FINETUNING['max_length']}"
-        f" --mlm-probability {FINETUNING.get('mlm_probability', 0.15)}"
-        f" --checkpoints {FINETUNING.get('checkpoints', 3)} --seed {seed}"
+        f" --mlm-probability {FINETUNING['mlm_probability']}"
+        f" --checkpoints {FINETUNING['checkpoints']} --seed {seed}"
     )
 
 
-def trak_options():
+# The attribution settings below are read when a job of the stage is planned, so they exist;
+# the schema (validated above) fills in the defaults of the keys a config leaves out.
+
+
+def trak_options(wildcards):
     """Command-line options that fix the TRAK features and scores."""
-    settings = ATTRIBUTION or {}
-    # Without mask_copies the library derives them from the masking rate of fine-tuning.
-    copies = settings.get("mask_copies")
     options = [
-        f"--checkpoints {settings.get('checkpoints', 3)}",
-        f"--proj-dim {settings.get('proj_dim', 512)}",
-        f"--lambda-reg {settings.get('lambda_reg', 1.0)}",
-        f"--mask-copies {copies}" if copies else "",
-        f"--mlm-probability {FINETUNING.get('mlm_probability', 0.15)}",
-        f"--batch-size {settings.get('batch_size', 16)}",
-        f"--max-length {FINETUNING.get('max_length', 128)}",
+        f"--checkpoints {ATTRIBUTION['checkpoints']}",
+        f"--proj-dim {ATTRIBUTION['proj_dim']}",
+        f"--lambda-reg {ATTRIBUTION['lambda_reg']}",
+        # Without mask_copies the library derives them from the masking rate of fine-tuning.
+        f"--mlm-probability {FINETUNING['mlm_probability']}",
+        f"--batch-size {ATTRIBUTION['batch_size']}",
+        f"--max-length {FINETUNING['max_length']}",
         f"--probe-max-length {config['scoring']['max_length']}",
-        f"--projector-seed {settings.get('projector_seed', 0)}",
+        f"--projector-seed {ATTRIBUTION['projector_seed']}",
     ]
+    if "mask_copies" in ATTRIBUTION:
+        options.append(f"--mask-copies {ATTRIBUTION['mask_copies']}")
     for key in ("include_parameters", "exclude_parameters"):
-        if settings.get(key):
-            patterns = " ".join(shlex.quote(p) for p in settings[key])
+        if ATTRIBUTION[key]:
+            patterns = " ".join(shlex.quote(p) for p in ATTRIBUTION[key])
             options.append(f"--{key.replace('_', '-')} {patterns}")
-    return " ".join(option for option in options if option)
+    return " ".join(options)
+
+
+def attribution_setting(key):
+    return lambda wildcards: ATTRIBUTION[key]
+
+
+def counterfactual_setting(key):
+    return lambda wildcards: COUNTERFACTUAL[key]
 
 
 def dataset_languages(wildcards):
@@ -288,7 +299,7 @@ def all_targets():
 
 
 def attribution_checkpoints(wildcards):
-    used = (ATTRIBUTION or {}).get("checkpoints", 3)
+    used = ATTRIBUTION["checkpoints"]
     return [
         f"results/attribution/{wildcards.model}/{wildcards.run}/scores/c{checkpoint}"
         for checkpoint in range(1, used + 1)
@@ -302,12 +313,13 @@ def attributed(pattern):
 def counterfactual_rows():
     # The top-k removal is one retraining; random removals are drawn several times because
     # retraining itself moves a score a little.
-    settings = COUNTERFACTUAL or {}
-    draws = {"top": 1, "random": settings.get("random_draws", 3)}
+    if not COUNTERFACTUAL_RUNS:
+        return []
+    draws = {"top": 1, "random": COUNTERFACTUAL["random_draws"]}
     return [
         f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
         for run in COUNTERFACTUAL_RUNS
-        for target in range(1, settings.get("targets_per_run", 1) + 1)
+        for target in range(1, COUNTERFACTUAL["targets_per_run"] + 1)
         for removal, count in draws.items()
         for draw in range(count)
     ]

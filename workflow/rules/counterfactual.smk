@@ -18,8 +18,8 @@ rule counterfactual_finetune:
         "../../envs/valuetrace.yaml"
     params:
         base=lambda wildcards: base_source(wildcards.model),
-        k=(COUNTERFACTUAL or {}).get("k"),
-        seed=(COUNTERFACTUAL or {}).get("seed", 0),
+        k=counterfactual_setting("k"),
+        seed=counterfactual_setting("seed"),
         method=config["scoring"]["method"],
         probe_max_length=config["scoring"]["max_length"],
         training=lambda wildcards: finetune_options(

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 TARGETS = ("all", "flipped")
 # Example columns short enough to show in the report (the rest stay in the parquet table).
-EXAMPLE_SHOWN = ("example_id", "example_lang", "example_source", "example_text")
+_EXAMPLE_SHOWN = ("example_id", "example_lang", "example_source", "example_text")
 SELF_CHECK_COPIES = 8
 _EXPERIMENT = "targets"
 _PROBE_KEY = ["probe_lang", "probe_id", "question_id"]
@@ -148,7 +148,7 @@ def targets(probes: pl.DataFrame, base_scores: pl.DataFrame, run_scores: pl.Data
 
 def self_check_indices(n_train: int) -> list[int]:
     """Training examples whose copies are scored as extra targets (spread over the set)."""
-    return sorted({round(i * (n_train - 1) / max(1, SELF_CHECK_COPIES - 1)) for i in range(SELF_CHECK_COPIES)})
+    return np.unique(np.linspace(0, n_train - 1, SELF_CHECK_COPIES).round().astype(int)).tolist()
 
 
 def score(
@@ -308,3 +308,10 @@ def planted_precision(top: pl.DataFrame, groups: pl.DataFrame, planted: dict[str
         .select(list(schema))
         .sort(*run_keys, "probe_lang", "question_id")
     )
+
+
+def flipped_top(top: pl.DataFrame, n: int) -> pl.DataFrame:
+    """For the report: the top ``n`` examples of every probe whose choice flipped, without the
+    examples' source metadata (which stays in the full table)."""
+    shown = [c for c in top.columns if not c.startswith("example_") or c in _EXAMPLE_SHOWN]
+    return top.filter(pl.col("flipped"), pl.col("rank") <= n).select(shown)

@@ -26,6 +26,12 @@ def _pairs(items: list[str], option: str, example: str) -> dict[str, str]:
     return dict(item.split("=") for item in items)
 
 
+def _planted_questions(items: list[str]) -> dict[str, list[str]]:
+    """``--planted DATASET=Q1,Q2`` arguments as dataset -> planted question ids."""
+    pairs = _pairs(items, "--planted", "planted=Q46,Q49")
+    return {dataset: [q for q in questions.split(",") if q] for dataset, questions in pairs.items()}
+
+
 def _probes_check(args) -> int:
     from valuetrace import probes
 
@@ -281,19 +287,14 @@ def _attribution_gather(args) -> int:
 def _attribution_tables(args) -> int:
     from valuetrace import attribution, tables
 
-    planted = {
-        dataset: [q for q in questions.split(",") if q]
-        for dataset, questions in _pairs(args.planted, "--planted", "planted=Q46,Q49").items()
-    }
+    planted = _planted_questions(args.planted)
     top = pl.concat([pl.read_parquet(p) for p in args.top], how="diagonal_relaxed")
     tables.write_table(top, args.out_top, "attribution_top")
     groups = pl.concat([pl.read_parquet(p) for p in args.groups])
     tables.write_table(groups, args.out_groups, "attribution_groups")
     tables.write_table(pl.concat([pl.read_parquet(p) for p in args.checks]), args.out_checks, "attribution_checks")
     tables.write_table(attribution.planted_precision(top, groups, planted, args.precision_at), args.out_planted, "attribution_planted")
-    shown = [c for c in top.columns if not c.startswith("example_") or c in attribution.EXAMPLE_SHOWN]
-    flipped = top.filter(pl.col("flipped"), pl.col("rank") <= args.flipped_top).select(shown)
-    tables.write_table(flipped, args.out_flipped, "attribution_top")
+    tables.write_table(attribution.flipped_top(top, args.flipped_top), args.out_flipped, "attribution_top")
     return 0
 
 
@@ -336,10 +337,7 @@ def _shifts(args) -> int:
     humans = pl.read_parquet(args.humans)
     per_question = shifts.question_shifts(question_scores, humans)
     per_run = shifts.run_shifts(per_question, pl.read_parquet(args.alignment))
-    planted = {
-        dataset: [q for q in questions.split(",") if q]
-        for dataset, questions in _pairs(args.planted, "--planted", "planted=Q46,Q49").items()
-    }
+    planted = _planted_questions(args.planted)
     tables.write_table(per_question, args.out_shifts, "shifts")
     tables.write_table(per_run, args.out_runs, "run_shifts")
     tables.write_table(shifts.cross_language(per_run), args.out_cross, "cross_language")

@@ -29,7 +29,7 @@ REMOVALS = ("top", "random")
 _PROBE_KEY = ["probe_lang", "probe_id", "question_id"]
 
 
-def target_probe(top: pl.DataFrame, languages: list[str], target: int) -> dict:
+def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name: str = "the run") -> dict:
     """The ``target``-th (1-based) attributed probe in ``languages`` by the size of its shift."""
     candidates = (
         top.filter(pl.col("probe_lang").is_in(languages))
@@ -39,7 +39,7 @@ def target_probe(top: pl.DataFrame, languages: list[str], target: int) -> dict:
     )
     if candidates.height < target:
         raise InputError(
-            f"counterfactual target {target}: the run has only {candidates.height} attributed probes "
+            f"counterfactual target {target}: {run_name} has only {candidates.height} attributed probes "
             f"in {languages} (lower attribution.counterfactual.targets_per_run)"
         )
     return candidates.row(target - 1, named=True)
@@ -78,7 +78,7 @@ def retrain(
 ) -> pl.DataFrame:
     """One row: the probe's shift in the run, and after retraining without the removed examples."""
     train = pl.read_parquet(train_path)
-    probe = target_probe(top, sorted(train["lang"].unique()), target)
+    probe = target_probe(top, sorted(train["lang"].unique()), target, run.name)
     removed = removed_examples(top, train["example_id"].to_list(), probe, removal, k, seed + draw)
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in _PROBE_KEY]
