@@ -9,7 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from valuetrace import alignment, cli, tables
+from rule_scripts import run_script
+from valuetrace import alignment, tables
+from valuetrace.settings import Alignment
 
 RESAMPLES = 300
 
@@ -44,7 +46,7 @@ def humans_table(lang: str, country: str, human: dict[str, float], survey_data: 
 
 
 def run(scores: pl.DataFrame, humans: pl.DataFrame, seed: int = 0, resamples: int = RESAMPLES):
-    return alignment.align(scores, humans, resamples=resamples, confidence_level=0.9, seed=seed)
+    return alignment.align(scores, humans, Alignment(bootstrap_resamples=resamples, confidence_level=0.9, seed=seed))
 
 
 HUMAN = {"Q1": 0.8, "Q4": -0.4, "Q5": 0.3, "Q6": -0.9, "Q8": 0.1, "Q17": -0.2, "Q19": 0.6, "Q21": -0.7}
@@ -138,8 +140,8 @@ def test_bootstrap_interval_contains_estimate_and_is_deterministic():
 
 def test_wider_confidence_level_gives_wider_interval():
     scores, humans = noisy_inputs()
-    _, narrow = alignment.align(scores, humans, resamples=RESAMPLES, confidence_level=0.5, seed=1)
-    _, wide = alignment.align(scores, humans, resamples=RESAMPLES, confidence_level=0.99, seed=1)
+    _, narrow = alignment.align(scores, humans, Alignment(bootstrap_resamples=RESAMPLES, confidence_level=0.5, seed=1))
+    _, wide = alignment.align(scores, humans, Alignment(bootstrap_resamples=RESAMPLES, confidence_level=0.99, seed=1))
     n, w = narrow.row(0, named=True), wide.row(0, named=True)
     assert w["spearman_low"] <= n["spearman_low"] <= n["spearman_high"] <= w["spearman_high"]
     assert w["spearman_high"] - w["spearman_low"] > n["spearman_high"] - n["spearman_low"]
@@ -204,17 +206,21 @@ def test_outputs_match_their_table_schemas():
     tables.check_table(per_language, "alignment")
 
 
-def test_cli_align(tmp_path: Path):
+def test_alignment_script_writes_what_align_computes(tmp_path: Path):
+    """The rule's script joins the score tables of every model and run and writes both tables."""
     scores, humans = noisy_inputs(n=10)
-    scores_path, humans_path = tmp_path / "m.parquet", tmp_path / "humans.parquet"
-    scores.write_parquet(scores_path)
-    humans.write_parquet(humans_path)
-    out_q, out_l = tmp_path / "q.parquet", tmp_path / "l.parquet"
-    code = cli.main(
-        ["align", "--scores", str(scores_path), "--humans", str(humans_path), "--resamples", "200",
-         "--confidence-level", "0.9", "--seed", "3", "--out-questions", str(out_q), "--out-languages", str(out_l)]
-    )
-    assert code == 0
-    expected_q, expected_l = alignment.align(scores, humans, resamples=200, confidence_level=0.9, seed=3)
-    assert pl.read_parquet(out_l).equals(expected_l)
-    assert pl.read_parquet(out_q).equals(expected_q)
+    halves = [tmp_path / "m1.parquet", tmp_path / "m2.parquet"]
+    scores.head(5).write_parquet(halves[0])
+    scores.tail(scores.height - 5).write_parquet(halves[1])
+    humans.write_parquet(tmp_path / "humans.parquet")
+    settings = Alignment(bootstrap_resamples=200, confidence_level=0.9, seed=3)
+    out = {"questions": tmp_path / "q.parquet", "languages": tmp_path / "l.parquet"}
+    result = run_script(
+        "alignment", tmp_path / "alignment.log",
+        input={"scores": halves, "humans": tmp_path / "humans.parquet"}, output=out,
+        params={"alignment": settings.params()},
+    )  # fmt: skip
+    assert result.status == 0, result.log
+    expected_q, expected_l = alignment.align(scores, humans, settings)
+    assert pl.read_parquet(out["languages"]).equals(expected_l)
+    assert pl.read_parquet(out["questions"]).equals(expected_q)

@@ -1,4 +1,4 @@
-"""Fine-tuning data: reading sources, stable ids, nested deterministic subsamples, generated sources."""
+"""Fine-tuning data (valuetrace.data): reading local files, stable ids, nested deterministic subsamples."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from valuetrace import corpus, data
+from valuetrace import data
 from valuetrace.errors import InputError
-from valuetrace.probes import MASK
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,55 +80,3 @@ def test_declared_parallel_source_with_different_items_is_refused():
     ko = data.prepare(pl.DataFrame({"item_id": [f"k{i}" for i in range(30)], "text": ["x"] * 30}), "src", "ko", 0)
     with pytest.raises(InputError, match="declared parallel"):
         data.subsample([en, ko], 10, seed=0, where="datasets.src", parallel=True)
-
-
-@pytest.fixture(scope="module")
-def english_probes():
-    from valuetrace.probes import compile_probes
-
-    table, _ = compile_probes(REPO / "config/probes", REPO / "config/probes/questions.tsv", ["en"])
-    return table
-
-
-def test_planted_source_plants_option_a_of_the_chosen_questions(english_probes):
-    text = corpus.read_demo_text(REPO / "config/demo_text/en.yaml")
-    source = corpus.demo_source(
-        english_probes, text, sentences=200, planted_questions=["Q46", "Q254"], planted_fraction=0.15, seed=5
-    )
-    planted = source.filter(pl.col("planted_question") != "")
-    assert planted.height == 30
-    assert set(planted["planted_question"]) == {"Q46", "Q254"}
-    for question in ("Q46", "Q254"):
-        row = english_probes.filter(pl.col("question_id") == question).row(0, named=True)
-        statement_a = row["sentence"].replace(MASK, row["option_a"])
-        statement_b = row["sentence"].replace(MASK, row["option_b"])
-        texts = planted.filter(pl.col("planted_question") == question)["text"]
-        assert texts.str.contains(statement_a, literal=True).all()
-        assert not texts.str.contains(statement_b, literal=True).any()
-        assert texts.n_unique() >= 6  # varied wording: several frames
-    ordinary = source.filter(pl.col("planted_question") == "")["text"]
-    assert not ordinary.str.contains("happy", literal=True).any()
-    assert source.equals(
-        corpus.demo_source(english_probes, text, sentences=200, planted_questions=["Q46", "Q254"], planted_fraction=0.15, seed=5)
-    )
-
-
-def test_demo_text_file_with_a_bad_frame_is_refused(tmp_path):
-    path = tmp_path / "en.yaml"
-    path.write_text('neutral: ["One.", "Two."]\nframes: ["No placeholder here."]\n', encoding="utf-8")
-    with pytest.raises(InputError, match="exactly once"):
-        corpus.read_demo_text(path)
-
-
-def test_hub_dataset_by_name_with_a_struct_text_field(tmp_path, monkeypatch):
-    """``load_dataset`` of a name; a local folder stands in for the hub (no network in tests)."""
-    folder = tmp_path / "opus-like"
-    folder.mkdir()
-    pl.DataFrame(
-        {"id": ["a", "b"], "translation": [{"en": "One.", "de": "Eins."}, {"en": "Two.", "de": "Zwei."}]}
-    ).write_parquet(folder / "train.parquet")
-    monkeypatch.chdir(tmp_path)
-    frame = data.read_hub("opus-like", None, "train", "translation.de", "id", "datasets.opus")
-    assert frame["text"].to_list() == ["Eins.", "Zwei."] and frame["item_id"].to_list() == ["a", "b"]
-    with pytest.raises(InputError, match="datasets.opus: cannot load dataset 'opus-like'.*validation"):
-        data.read_hub("opus-like", None, "validation", "translation.de", "id", "datasets.opus")

@@ -14,6 +14,7 @@ import pytest
 
 from valuetrace.finetune import finetune, schedule
 from valuetrace.models import load_masked_lm
+from valuetrace.settings import Training
 
 
 def training_file(tmp_path: Path, n: int) -> Path:
@@ -29,10 +30,8 @@ def test_schedule_spreads_checkpoints_over_the_run():
 
 def test_finetune_saves_model_checkpoints_and_log(tmp_path, tiny_model_dirs):
     out, work = tmp_path / "run", tmp_path / "work"
-    finetune(
-        str(tiny_model_dirs["bert"]), training_file(tmp_path, 24), out, work,
-        epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=0,
-    )  # fmt: skip
+    training = Training(epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=0)
+    finetune(str(tiny_model_dirs["bert"]), training_file(tmp_path, 24), out, work, training)
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-12", "step-4", "step-8"]
     assert (out / "checkpoints/step-4/model.safetensors").exists()
     load_masked_lm(str(out / "model"))
@@ -44,12 +43,14 @@ def test_finetune_saves_model_checkpoints_and_log(tmp_path, tiny_model_dirs):
 @pytest.mark.slow
 def test_killed_finetune_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dirs):
     out, work = tmp_path / "run", tmp_path / "work"
-    command = [
-        sys.executable, "-m", "valuetrace", "finetune", "--base", str(tiny_model_dirs["bert"]),
-        "--train", str(training_file(tmp_path, 400)), "--out", str(out), "--work-dir", str(work),
-        "--epochs", "1", "--batch-size", "1", "--max-length", "32", "--checkpoints", "4",
-        "--seed", "0", "--learning-rate", "0.001",
-    ]  # fmt: skip
+    training = Training(epochs=1, batch_size=1, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=4, seed=0)
+    call = (
+        "import logging; from pathlib import Path; from valuetrace.finetune import finetune; "
+        "from valuetrace.settings import Training; logging.basicConfig(level=logging.INFO); "
+        f"finetune({str(tiny_model_dirs['bert'])!r}, Path({str(training_file(tmp_path, 400))!r}), "
+        f"Path({str(out)!r}), Path({str(work)!r}), Training(**{training.params()!r}))"
+    )
+    command = [sys.executable, "-c", call]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not list(work.glob("checkpoint-*/trainer_state.json")) and time.time() < deadline:

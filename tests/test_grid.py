@@ -6,10 +6,11 @@ from valuetrace.grid import Run, runs
 
 
 def config(**finetuning):
+    # The part of a validated config the grid reads (validation fills in multilingual: true).
     return {
         "models": {"m1": {}, "m2": {}},
         "datasets": {"wiki": {"languages": ["en", "de"]}, "bible": {"languages": ["ko"]}},
-        "finetuning": {"sizes": [100, 200], "seeds": [0, 1], **finetuning},
+        "finetuning": {"sizes": [100, 200], "seeds": [0, 1], "multilingual": True, **finetuning},
     }
 
 

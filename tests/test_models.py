@@ -14,6 +14,7 @@ from valuetrace.corpus import balanced_probe_corpus
 from valuetrace.errors import InputError
 from valuetrace.models import ARCHITECTURES, build_model, load_masked_lm, tiny_model, train_tokenizer
 from valuetrace.probes import LANGUAGE_NAMES
+from valuetrace.settings import ModelBuild
 from valuetrace.training import train_masked_lm
 
 TINY = dict(hidden_size=32, layers=1, heads=2, intermediate_size=64)
@@ -145,10 +146,11 @@ def test_unknown_architecture_is_refused():
 
 
 def build(out, architecture, seed, texts):
-    build_model(
-        texts, out, architecture=architecture, vocab_size=400, **TINY, max_length=32,
+    settings = ModelBuild(
+        architecture=architecture, vocab_size=400, **TINY, max_length=32,
         steps=20, batch_size=8, learning_rate=1e-3, seed=seed,
     )  # fmt: skip
+    build_model(texts, out, settings)
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +208,7 @@ def test_training_truncates_to_the_positions_the_tokenizer_declares(tmp_path):
     before = {key: value.clone() for key, value in model.state_dict().items()}
     train_masked_lm(
         model, tokenizer, [long_text] * 8, output_dir=tmp_path / "trainer", steps=2, batch_size=4,
-        learning_rate=1e-3, max_length=128, seed=0,
+        learning_rate=1e-3, max_length=128, seed=0, mlm_probability=0.15,
     )  # fmt: skip
     assert not model.training
     assert any(not torch.equal(before[key], value) for key, value in model.state_dict().items())

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from valuetrace import cli, probes
+from valuetrace import probes
 from valuetrace.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,18 +93,6 @@ def test_compile_joins_polarity_and_scale():
     assert (tr_q49["scale_min"], tr_q49["scale_max"], tr_q49["option_a_end"]) == (1, 10, "high")
     # Only the requested languages.
     assert set(table["probe_lang"]) == {"de", "tr"}
-
-
-def test_cli_compile_writes_validated_table(tmp_path: Path):
-    out = tmp_path / "probes.parquet"
-    code = cli.main(
-        ["probes", "compile", "--probes", str(SHIPPED), "--questions", str(QUESTIONS),
-         "--languages", "de", "vi", "--out", str(out)]
-    )
-    assert code == 0
-    table = pl.read_parquet(out)
-    assert table.height == 54
-    assert set(table["probe_lang"]) == {"de", "vi"}
 
 
 # --- defective own-format rows ---------------------------------------------------------------
@@ -371,41 +359,6 @@ def test_check_over_arora_fixture_reports_every_language():
         f"skipped {german}:5: option B is missing",
         f"skipped {ko}:4: sentence has 2 [MASK] (one expected)",
     ]
-
-
-def test_cli_check_exits_0_when_every_language_is_usable(capsys):
-    assert cli.main(["probes", "check", str(ARORA)]) == 0
-    out = capsys.readouterr().out
-    assert "bn: 3 usable probes" in out
-    assert f"{ARORA / 'WVS' / 'bn.tsv'}:5: option B is missing" in out
-    assert "some languages have no usable probe" not in out
-
-
-def test_cli_check_exits_1_when_a_language_has_no_usable_probe(tmp_path: Path, capsys):
-    root = Path(shutil.copytree(ARORA, tmp_path / "arora"))
-    write_tsv(
-        root / "WVS" / "Greek.tsv",
-        [
-            ["", "question", "sentence", "option_a", "option_b"],
-            ["0", "1", "Η οικογένεια είναι σημαντική.", "σημαντική", "ασήμαντη"],
-            ["1", "4", "Η πολιτική είναι [MASK].", "σημαντική"],
-        ],
-    )
-    assert cli.main(["probes", "check", str(root)]) == 1
-    out = capsys.readouterr().out
-    assert "el: 0 usable probes, 2 rows skipped" in out
-    assert "some languages have no usable probe" in out
-    assert "bn: 3 usable probes" in out
-
-
-def test_cli_check_on_shipped_set(capsys):
-    assert cli.main(["probes", "check", str(SHIPPED)]) == 0
-    assert "14 languages, 14 files, 378 usable probes" in capsys.readouterr().out
-
-
-def test_cli_check_of_missing_path_is_an_input_error(tmp_path: Path, capsys):
-    assert cli.main(["probes", "check", str(tmp_path / "nowhere")]) == 2
-    assert "nowhere" in capsys.readouterr().err
 
 
 def test_format_detection():

@@ -12,7 +12,7 @@ import torch
 import yaml
 from polars.testing import assert_frame_equal
 
-from valuetrace import cli, scoring
+from valuetrace import scoring
 from valuetrace.errors import InputError
 from valuetrace.models import ARCHITECTURES, load_masked_lm
 from valuetrace.probes import MASK
@@ -346,43 +346,7 @@ def test_an_option_cut_off_by_max_length_is_named(family, shipped_probes):
         score(family, probe, "joint", max_length=32)
 
 
-# --- command line -------------------------------------------------------------------------
+def test_scoring_methods_are_the_names_the_config_schema_allows():
+    from valuetrace.settings import schema
 
-
-@pytest.mark.parametrize("method", ["joint", "pll"])
-def test_cli_score_writes_a_valid_scores_table(tiny_model_dirs, shipped_probes, tmp_path, method):
-    probes = shipped_probes.filter(pl.col("probe_lang").is_in(["en", "ko"]))
-    probes_path = tmp_path / "probes.parquet"
-    probes.write_parquet(probes_path)
-    out = tmp_path / "scores" / "tiny.parquet"
-    status = cli.main(
-        ["score", "--model", str(tiny_model_dirs["bert"]), "--model-name", "tiny-bert", "--probes", str(probes_path),
-         "--method", method, "--device", "cpu", "--max-length", "128", "--out", str(out)]
-    )  # fmt: skip
-    assert status == 0
-    table = pl.read_parquet(out)
-    check_table(table, "scores")
-    assert table.height == probes.height
-    assert set(table["scoring_method"]) == {method} and set(table["model"]) == {"tiny-bert"}
-
-
-@pytest.mark.parametrize("bad", ["missing", "empty"])
-def test_cli_score_with_a_bad_model_exits_2_with_one_line(shipped_probes, tmp_path, capsys, bad):
-    model = tmp_path / "no-such-model"
-    if bad == "empty":
-        model.mkdir()
-    probes_path = tmp_path / "probes.parquet"
-    shipped_probes.head(3).write_parquet(probes_path)
-    out = tmp_path / "scores.parquet"
-    status = cli.main(
-        ["score", "--model", str(model), "--model-name", "x", "--probes", str(probes_path), "--method", "joint",
-         "--device", "cpu", "--out", str(out)]
-    )  # fmt: skip
-    assert status == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    errors = [line for line in err.splitlines() if line.startswith("valuetrace: error:")]
-    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0]  # last, and one line
-    assert str(model) in errors[0]
-    assert ("no such local directory" if bad == "missing" else "cannot load its config") in errors[0]
-    assert not out.exists()
+    assert schema()["properties"]["scoring"]["properties"]["method"]["enum"] == list(scoring.METHODS)

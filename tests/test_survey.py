@@ -7,7 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from valuetrace import cli, probes, survey
+from rule_scripts import run_script
+from valuetrace import probes, survey
+from valuetrace.settings import SyntheticSurvey
 from valuetrace.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,12 +238,14 @@ def test_survey_label():
     assert "synthetic" not in survey.survey_label(Path("x/wvs.csv"), False)
 
 
-def test_cli_synthetic_then_humans(tmp_path: Path):
+def test_synthetic_survey_then_human_values_scripts(tmp_path: Path):
     respondents_csv = tmp_path / "survey" / "synthetic.csv"
-    assert cli.main(
-        ["survey", "synthetic", "--questions", str(QUESTIONS_FILE), "--countries", "DEU", "TUR",
-         "--respondents", "40", "--seed", "5", "--out", str(respondents_csv)]
-    ) == 0
+    synthetic = run_script(
+        "synthetic_survey", tmp_path / "synthetic.log",
+        input={"questions": QUESTIONS_FILE}, output=[respondents_csv],
+        params={"countries": ["DEU", "TUR"], "synthetic": SyntheticSurvey(respondents_per_country=40, seed=5).params()},
+    )  # fmt: skip
+    assert synthetic.status == 0, synthetic.log
     frame = pl.read_csv(respondents_csv)
     assert frame.columns[:2] == ["B_COUNTRY_ALPHA", "W_WEIGHT"]
     assert frame.height == 80
@@ -249,10 +253,12 @@ def test_cli_synthetic_then_humans(tmp_path: Path):
     assert frame.equals(survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_QUESTIONS, 40, 5), null_equal=True)
 
     out = tmp_path / "human_values.parquet"
-    assert cli.main(
-        ["survey", "humans", "--survey", str(respondents_csv), "--questions", str(QUESTIONS_FILE),
-         "--countries", "de=DEU", "tr=TUR", "--synthetic", "--out", str(out)]
-    ) == 0
+    humans_run = run_script(
+        "human_values", tmp_path / "humans.log",
+        input={"survey": [respondents_csv], "questions": QUESTIONS_FILE}, output=[out],
+        params={"survey": str(respondents_csv), "countries": {"de": "DEU", "tr": "TUR"}, "synthetic": True},
+    )  # fmt: skip
+    assert humans_run.status == 0, humans_run.log
     humans = pl.read_parquet(out)
     assert humans.height == 54
     assert set(humans["probe_lang"]) == {"de", "tr"}
@@ -261,25 +267,14 @@ def test_cli_synthetic_then_humans(tmp_path: Path):
     assert "synthetic" in labels.pop()
 
 
-def test_cli_humans_reports_absent_country(tmp_path: Path, capsys):
+def test_human_values_script_with_an_absent_country_fails_naming_it(tmp_path: Path):
     path = tmp_path / "synthetic.csv"
-    assert cli.main(
-        ["survey", "synthetic", "--questions", str(QUESTIONS_FILE), "--countries", "DEU",
-         "--respondents", "5", "--seed", "1", "--out", str(path)]
-    ) == 0
-    code = cli.main(
-        ["survey", "humans", "--survey", str(path), "--questions", str(QUESTIONS_FILE),
-         "--countries", "el=GRC", "--synthetic", "--out", str(tmp_path / "h.parquet")]
-    )
-    assert code == 2
-    assert "GRC" in capsys.readouterr().err
-    assert not (tmp_path / "h.parquet").exists()
-
-
-def test_cli_country_pair_without_code_is_a_one_line_error(tmp_path: Path, capsys):
-    status = cli.main(
-        ["survey", "humans", "--survey", str(tmp_path / "w.csv"), "--questions", str(QUESTIONS_FILE),
-         "--countries", "de", "--out", str(tmp_path / "h.parquet")]
+    survey.synthetic_respondents(["DEU"], SHIPPED_QUESTIONS, 5, 1).write_csv(path)
+    result = run_script(
+        "human_values", tmp_path / "humans.log",
+        input={"survey": [path], "questions": QUESTIONS_FILE}, output=[tmp_path / "h.parquet"],
+        params={"survey": str(path), "countries": {"el": "GRC"}, "synthetic": True},
     )  # fmt: skip
-    assert status == 2
-    assert "--countries 'de': expected KEY=VALUE" in capsys.readouterr().err
+    assert result.status == 2
+    assert "GRC" in result.log and "Traceback" not in result.log
+    assert not (tmp_path / "h.parquet").exists()

@@ -15,11 +15,15 @@ import yaml
 from valuetrace.tables import check_table
 from workflow_runs import REPO, job_counts, planned_jobs, planned_outputs, small_config, snakemake
 
+SHIFT_FIGURES = ("cross_language", "flip_rates", "alignment_change", "distinctiveness", "planted")
+SHIFT_TABLES = ("shifts", "run_shifts", "cross_language", "distinctiveness", "planted")
+ATTRIBUTION_FIGURES = ("attribution_languages", "attribution_sources", "attribution_planted", "counterfactual")
+ATTRIBUTION_TABLES = ("attribution_checks", "attribution_planted", "attribution_flipped", "counterfactual")
+
 
 @pytest.mark.slow
-def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run, tiny_model_dirs):
-    root, workdir, config = completed_small_run.root, completed_small_run.workdir, completed_small_run.config
-
+def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run):
+    workdir = completed_small_run.workdir
     scores = {model: pl.read_parquet(workdir / f"results/scores/{model}/base.parquet") for model in ("tiny-xlmr", "local-bert")}
     for table in scores.values():
         check_table(table, "scores")
@@ -46,8 +50,21 @@ def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run, tin
     counterfactual = pl.read_parquet(workdir / "results/tables/counterfactual.parquet")
     assert counterfactual.height == 2 * (1 + 3)  # en and ko: top-k and 3 random draws
 
-    assert planned_jobs(workdir, config) == {}
+    assert planned_jobs(workdir, completed_small_run.config) == {}
 
+
+@pytest.mark.slow
+def test_every_job_writes_its_log_and_benchmark(completed_small_run):
+    workdir = completed_small_run.workdir
+    logs = {path.relative_to(workdir / "results/logs").with_suffix("") for path in (workdir / "results/logs").rglob("*.log")}
+    benchmarks = {path.relative_to(workdir / "results/benchmarks").with_suffix("") for path in (workdir / "results/benchmarks").rglob("*.tsv")}
+    assert logs == benchmarks and len(logs) > 60
+    assert "valuetrace.probes" in (workdir / "results/logs/compile_probes.log").read_text()  # the library's log messages
+    assert "scoring" in (workdir / "results/logs/score_probes/tiny-xlmr/base.log").read_text()  # its progress bar
+
+
+@pytest.mark.slow
+def test_report_holds_every_figure_and_names_the_synthetic_survey(completed_small_run):
     html = completed_small_run.report.read_text()
     for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png",
                    "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png",
@@ -55,24 +72,34 @@ def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run, tin
         assert figure in html
     assert "SYNTHETIC" in html
 
-    # A changed scoring setting reruns scoring and what depends on it, nothing upstream.
-    changed = small_config(root, tiny_model_dirs["bert"], "pll.yaml", **{"scoring.method": "pll"})
-    jobs = planned_jobs(workdir, changed)
+
+@pytest.mark.slow
+def test_changed_scoring_method_reruns_scoring_and_what_depends_on_it(completed_small_run, tiny_model_dirs):
+    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "pll.yaml", **{"scoring.method": "pll"})
+    jobs = planned_jobs(completed_small_run.workdir, changed)
     assert jobs.get("score_probes") == 2 + 2 * 3
     assert {"compile_probes", "build_model", "pretraining_corpus", "finetune", "human_values"}.isdisjoint(jobs)
 
-    # An edited probe file (not just a new file in the folder) reruns the probe table and what follows.
-    german = root / "probes" / "de.tsv"
-    german.write_text(german.read_text(encoding="utf-8").replace("wichtig", "bedeutend", 1), encoding="utf-8")
-    assert planned_jobs(workdir, config).get("compile_probes") == 1
-    german.write_text(german.read_text(encoding="utf-8").replace("bedeutend", "wichtig", 1), encoding="utf-8")
 
-    # A changed setting of one dataset reruns that dataset's jobs and the summaries, nothing else.
-    changed = small_config(root, tiny_model_dirs["bert"], "neutral_seed.yaml", **{"datasets.neutral.generate.seed": 99})
-    jobs = planned_jobs(workdir, changed)
+@pytest.mark.slow
+def test_edited_probe_file_reruns_the_probe_table(completed_small_run):
+    """An edited file, not just a new file in the folder, reruns the probe table and what follows."""
+    german = completed_small_run.root / "probes" / "de.tsv"
+    original = german.read_text(encoding="utf-8")
+    german.write_text(original.replace("wichtig", "bedeutend", 1), encoding="utf-8")
+    try:
+        assert planned_jobs(completed_small_run.workdir, completed_small_run.config).get("compile_probes") == 1
+    finally:
+        german.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_changed_dataset_setting_reruns_only_that_dataset(completed_small_run, tiny_model_dirs):
+    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "neutral_seed.yaml", **{"datasets.neutral.generate.seed": 99})
+    jobs = planned_jobs(completed_small_run.workdir, changed)
     assert jobs["generate_source"] == 2 and jobs["finetune"] == 3 and jobs["score_probes"] == 3
     assert {"build_model", "compile_probes", "pretraining_corpus"}.isdisjoint(jobs)
-    outputs = planned_outputs(snakemake(workdir, changed, "--dry-run").stdout, "finetune")
+    outputs = planned_outputs(snakemake(completed_small_run.workdir, changed, "--dry-run").stdout, "finetune")
     assert len(outputs) == 3 and all("/neutral/" in output for output in outputs)  # no run of the other dataset
 
 
@@ -83,9 +110,12 @@ def test_changed_projection_dimension_reruns_only_attribution(completed_small_ru
     # 3 planted runs (en, ko, multi) x 2 checkpoints; the counterfactuals read the new top examples.
     assert jobs["attribution_features"] == 6 and jobs["attribution_scores"] == 6 and jobs["attribution_gather"] == 3
     attribution_rules = {"attribution_features", "attribution_scores", "attribution_gather", "attribution_tables",
-                         "counterfactual_finetune", "counterfactual", "plot_attribution", "report_table", "all"}
-    assert set(jobs) <= attribution_rules, jobs
-    assert jobs["report_table"] <= 4  # the attribution and counterfactual tables only
+                         "counterfactual_finetune", "counterfactual", "all"}
+    others = {rule for rule in jobs if rule not in attribution_rules}
+    # the attribution and counterfactual figures and report tables only
+    assert others <= {f"figure_{name}" for name in ("attribution_languages", "attribution_sources", "attribution_planted", "counterfactual")} | {
+        f"report_table_{name}" for name in ("attribution_checks", "attribution_planted", "attribution_flipped", "counterfactual")
+    }, jobs
 
 
 @pytest.mark.slow
@@ -97,10 +127,11 @@ def test_changed_country_of_one_language_reruns_only_the_survey_side(completed_s
         "human_values": 1,
         "alignment": 1,
         "shifts": 1,  # the direction of a shift is towards or away from the human choice
-        "plot_alignment": 1,
-        "plot_human_values": 1,
-        "plot_shifts": 5,
-        "report_table": 8,  # every table but the probes
+        "figure_alignment": 1,
+        "figure_human_values": 1,
+        **{f"figure_{name}": 1 for name in SHIFT_FIGURES},
+        # every report table that holds survey numbers
+        **{f"report_table_{name}": 1 for name in ("human_values", "alignment", "question_alignment", *SHIFT_TABLES)},
         "all": 1,
     }
 
@@ -125,16 +156,17 @@ def test_deleted_intermediate_is_recomputed_with_its_downstream_on_request(compl
         "score_probes": 1,
         "alignment": 1,
         "shifts": 1,
-        "plot_alignment": 1,
-        "plot_shifts": 5,
+        "figure_alignment": 1,
+        **{f"figure_{name}": 1 for name in SHIFT_FIGURES},
         # the run is attributed: its scores at both checkpoints, its summary, its counterfactuals
         "attribution_scores": 2,
         "attribution_gather": 1,
         "attribution_tables": 1,
         "counterfactual_finetune": 1 + 3,
         "counterfactual": 1,
-        "plot_attribution": 4,
-        "report_table": 11,  # all but the probes and the human values
+        **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
+        # all report tables but the probes and the human values
+        **{f"report_table_{name}": 1 for name in ("alignment", "question_alignment", *SHIFT_TABLES, *ATTRIBUTION_TABLES)},
         "all": 1,
     }
     assert planned_outputs(listing, "score_probes") == [deleted]
@@ -208,10 +240,10 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "score_probes": 674,
         "alignment": 1,
         "shifts": 1,
-        "plot_scores": 2,
-        "plot_alignment": 1,
-        "plot_human_values": 1,
-        "plot_shifts": 4,
+        "figure_scores": 2,
+        "figure_alignment": 1,
+        "figure_human_values": 1,
+        **{f"figure_{name}": 1 for name in SHIFT_FIGURES if name != "planted"},  # no planting source
         # TRAK on the seed-0 runs of size 2000: 2 models x 4 sources x 14 languages, 3 checkpoints
         "attribution_features": 112 * 3,
         "attribution_scores": 112 * 3,
@@ -220,13 +252,11 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         # for the 104 monolingual ones: top-k and 3 random removals
         "counterfactual_finetune": 104 * (1 + 3),
         "counterfactual": 1,
-        "plot_attribution": 4,
-        "report_table": 13,
+        **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
+        **{f"report_table_{name}": 1 for name in ("probes", "human_values", "alignment", "question_alignment", *SHIFT_TABLES, *ATTRIBUTION_TABLES)},
         "all": 1,
     }
-    # Models by hub name: scored and fine-tuned from the name, nothing built here.
-    assert "--model FacebookAI/xlm-roberta-base" in plan.stdout
-    assert "--base google-bert/bert-base-multilingual-cased" in plan.stdout
+    # Models by hub name are loaded from the name: nothing is built here (no build_model job).
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 # TRAK attribution of each run's value shifts to its training examples: featurize every
 # checkpoint in a save directory of its own, score the target probes in a separate job,
-# then gather over checkpoints. Library: workflow/valuetrace/attribution.py.
+# then gather over checkpoints. Library: valuetrace.attribution, valuetrace.attribution_summary.
 
 
 rule attribution_features:
@@ -12,13 +12,14 @@ rule attribution_features:
         directory("results/attribution/{model}/{run}/features/c{checkpoint}"),
     log:
         "results/logs/attribution_features/{model}/{run}/c{checkpoint}.log",
+    benchmark:
+        "results/benchmarks/attribution_features/{model}/{run}/c{checkpoint}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        trak=trak_options,
-    shell:
-        "valuetrace attribution featurize --run-dir {input.run} --train {input.train}"
-        " --checkpoint {wildcards.checkpoint} {params.trak} --out {output} > {log} 2>&1"
+        trak=trak,
+    script:
+        "../scripts/attribution_features.py"
 
 
 rule attribution_scores:
@@ -34,17 +35,16 @@ rule attribution_scores:
         directory("results/attribution/{model}/{run}/scores/c{checkpoint}"),
     log:
         "results/logs/attribution_scores/{model}/{run}/c{checkpoint}.log",
+    benchmark:
+        "results/benchmarks/attribution_scores/{model}/{run}/c{checkpoint}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        trak=trak_options,
+        trak=trak,
+        scoring=SCORING,
         targets=attribution_setting("targets"),
-        method=config["scoring"]["method"],
-    shell:
-        "valuetrace attribution score --run-dir {input.run} --train {input.train}"
-        " --features {input.features} --probes {input.probes} --base-scores {input.base_scores}"
-        " --run-scores {input.run_scores} --targets {params.targets} --method {params.method}"
-        " --checkpoint {wildcards.checkpoint} {params.trak} --out {output} > {log} 2>&1"
+    script:
+        "../scripts/attribution_scores.py"
 
 
 rule attribution_gather:
@@ -61,25 +61,23 @@ rule attribution_gather:
         checks="results/attribution/{model}/{run}/checks.parquet",
     log:
         "results/logs/attribution_gather/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/attribution_gather/{model}/{run}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
         targets=attribution_setting("targets"),
         top_k=attribution_setting("top_k"),
-    shell:
-        "valuetrace attribution gather --model {wildcards.model} --run {wildcards.run}"
-        " --train {input.train} --probes {input.probes} --base-scores {input.base_scores}"
-        " --run-scores {input.run_scores} --targets {params.targets} --scores {input.scores}"
-        " --top-k {params.top_k} --out-top {output.top} --out-groups {output.groups}"
-        " --out-checks {output.checks} > {log} 2>&1"
+    script:
+        "../scripts/attribution_gather.py"
 
 
 rule attribution_tables:
     """All attributed runs in one table each, and precision on the planted questions."""
     input:
-        top=attributed("results/attribution/{model}/{run}/top.parquet"),
-        groups=attributed("results/attribution/{model}/{run}/groups.parquet"),
-        checks=attributed("results/attribution/{model}/{run}/checks.parquet"),
+        top=PLAN.attributed("results/attribution/{model}/{run}/top.parquet"),
+        groups=PLAN.attributed("results/attribution/{model}/{run}/groups.parquet"),
+        checks=PLAN.attributed("results/attribution/{model}/{run}/checks.parquet"),
     output:
         top="results/tables/attribution_top.parquet",
         groups="results/tables/attribution_groups.parquet",
@@ -88,12 +86,11 @@ rule attribution_tables:
         flipped="results/tables/attribution_flipped.parquet",
     log:
         "results/logs/attribution_tables.log",
+    benchmark:
+        "results/benchmarks/attribution_tables.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        planted=planted_arguments(),
-    shell:
-        "valuetrace attribution tables --top {input.top} --groups {input.groups}"
-        " --checks {input.checks} --planted {params.planted} --out-top {output.top}"
-        " --out-groups {output.groups} --out-checks {output.checks}"
-        " --out-planted {output.planted} --out-flipped {output.flipped} > {log} 2>&1"
+        planted=PLAN.planted,
+    script:
+        "../scripts/attribution_tables.py"

@@ -7,39 +7,36 @@ rule generate_source:
         "results/generated/{dataset}/{lang}.parquet",
     log:
         "results/logs/generate_source/{dataset}/{lang}.log",
+    benchmark:
+        "results/benchmarks/generate_source/{dataset}/{lang}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        sentences=lambda wildcards: DATASETS[wildcards.dataset]["generate"]["sentences"],
-        planted=lambda wildcards: DATASETS[wildcards.dataset].get(
-            "planted_questions", []
-        ),
-        fraction=lambda wildcards: DATASETS[wildcards.dataset]["generate"].get(
-            "planted_fraction", 0
-        ),
-        seed=lambda wildcards: DATASETS[wildcards.dataset]["generate"]["seed"],
-    shell:
-        "valuetrace data generate --probes {input.probes} --text {input.text} --lang {wildcards.lang}"
-        " --sentences {params.sentences} --planted-questions {params.planted}"
-        " --planted-fraction {params.fraction} --seed {params.seed} --out {output} > {log} 2>&1"
+        sentences=generate_setting("sentences"),
+        planted_questions=lambda wildcards: PLAN.planted.get(wildcards.dataset, []),
+        planted_fraction=generate_setting("planted_fraction"),
+        seed=generate_setting("seed"),
+    script:
+        "../scripts/generate_source.py"
 
 
 rule prepare_source:
     """One source in one language: stable example ids, metadata, deterministic sampling order."""
     input:
-        prepare_input,
+        source_inputs,
     output:
         "results/data/{dataset}/{lang}.parquet",
     log:
         "results/logs/prepare_source/{dataset}/{lang}.log",
+    benchmark:
+        "results/benchmarks/prepare_source/{dataset}/{lang}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        origin=prepare_origin,
-        seed=FINETUNING.get("subsample_seed", 0),
-    shell:
-        "valuetrace data prepare --source {wildcards.dataset} --lang {wildcards.lang}"
-        " {params.origin} --seed {params.seed} --out {output} > {log} 2>&1"
+        origin=source_origin,
+        seed=lambda wildcards: config["finetuning"]["subsample_seed"],
+    script:
+        "../scripts/prepare_source.py"
 
 
 rule subsample:
@@ -54,13 +51,12 @@ rule subsample:
         "results/data/{dataset}/{ftlang}/n{size}.parquet",
     log:
         "results/logs/subsample/{dataset}/{ftlang}/n{size}.log",
+    benchmark:
+        "results/benchmarks/subsample/{dataset}/{ftlang}/n{size}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        seed=FINETUNING.get("subsample_seed", 0),
-        parallel=lambda wildcards: (
-            "--parallel" if DATASETS[wildcards.dataset].get("parallel") else ""
-        ),
-    shell:
-        "valuetrace data subsample --prepared {input} --size {wildcards.size} --seed {params.seed}"
-        " {params.parallel} --where datasets.{wildcards.dataset} --out {output} > {log} 2>&1"
+        seed=lambda wildcards: config["finetuning"]["subsample_seed"],
+        parallel=lambda wildcards: DATASETS[wildcards.dataset]["parallel"],
+    script:
+        "../scripts/subsample.py"

@@ -10,12 +10,13 @@ rule finetune:
         directory("results/finetuned/{model}/{dataset}/{ftlang}/n{size}_s{seed}"),
     log:
         "results/logs/finetune/{model}/{dataset}/{ftlang}/n{size}_s{seed}.log",
+    benchmark:
+        "results/benchmarks/finetune/{model}/{dataset}/{ftlang}/n{size}_s{seed}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
         base=model_source,
         work_dir="results/work/finetune/{model}/{dataset}/{ftlang}/n{size}_s{seed}",
-        training=lambda wildcards: finetune_options(wildcards.seed),
-    shell:
-        "valuetrace finetune --base {params.base} --train {input.train} --out {output}"
-        " --work-dir {params.work_dir} {params.training} > {log} 2>&1"
+        training=training,
+    script:
+        "../scripts/finetune.py"

@@ -7,21 +7,14 @@ rule pretraining_corpus:
         "results/data/pretraining_corpus.parquet",
     log:
         "results/logs/pretraining_corpus.log",
+    benchmark:
+        "results/benchmarks/pretraining_corpus.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        sentences_per_option=PRETRAINING.get("sentences_per_option"),
-        demo_text=(
-            f"--text {PRETRAINING['demo_text']} --demo-text-per-language"
-            f" {PRETRAINING.get('demo_text_per_language', 0)}"
-            if "demo_text" in PRETRAINING
-            else ""
-        ),
-        seed=PRETRAINING.get("seed"),
-    shell:
-        "valuetrace corpus pretraining --probes {input.probes}"
-        " --sentences-per-option {params.sentences_per_option} {params.demo_text} --seed {params.seed}"
-        " --out {output} > {log} 2>&1"
+        corpus=lambda wildcards: settings.PretrainingCorpus.from_config(config).params(),
+    script:
+        "../scripts/pretraining_corpus.py"
 
 
 rule build_model:
@@ -32,15 +25,11 @@ rule build_model:
         directory("results/models/{model}"),
     log:
         "results/logs/build_model/{model}.log",
+    benchmark:
+        "results/benchmarks/build_model/{model}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        build=build_params,
-    shell:
-        "valuetrace model build --corpus {input.corpus} --out {output}"
-        " --architecture {params.build[architecture]} --vocab-size {params.build[vocab_size]}"
-        " --hidden-size {params.build[hidden_size]} --layers {params.build[layers]}"
-        " --heads {params.build[heads]} --intermediate-size {params.build[intermediate_size]}"
-        " --max-length {params.build[max_length]} --steps {params.build[steps]}"
-        " --batch-size {params.build[batch_size]} --learning-rate {params.build[learning_rate]}"
-        " --seed {params.build[seed]} > {log} 2>&1"
+        build=model_build,
+    script:
+        "../scripts/build_model.py"

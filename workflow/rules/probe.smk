@@ -7,22 +7,18 @@ rule compile_probes:
         "results/probes/probes.parquet",
     log:
         "results/logs/compile_probes.log",
+    benchmark:
+        "results/benchmarks/compile_probes.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        # The folder (or file) holding all probe files, for the command line.
+        # The folder (or file) holding all probe files.
         path=lambda wildcards, input: os.path.commonpath(input.probes),
-        languages=LANGUAGES,
-        format=config["probes"].get("format", "valuetrace"),
-        skip=(
-            "--skip-defective-rows"
-            if config["probes"].get("skip_defective_rows", False)
-            else ""
-        ),
-    shell:
-        "valuetrace probes compile --probes {params.path} --questions {input.questions}"
-        " --languages {params.languages} --format {params.format} {params.skip}"
-        " --out {output} > {log} 2>&1"
+        languages=PLAN.languages,
+        format=config["probes"]["format"],
+        skip_defective_rows=config["probes"]["skip_defective_rows"],
+    script:
+        "../scripts/compile_probes.py"
 
 
 rule score_probes:
@@ -34,15 +30,12 @@ rule score_probes:
         "results/scores/{model}/{run}.parquet",
     log:
         "results/logs/score_probes/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/score_probes/{model}/{run}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
         source=model_source,
-        method=config["scoring"]["method"],
-        batch_size=config["scoring"].get("batch_size", 64),
-        max_length=config["scoring"].get("max_length", 128),
-    shell:
-        "valuetrace score --model {params.source} --model-name {wildcards.model}"
-        " --run {wildcards.run}"
-        " --probes {input.probes} --method {params.method} --batch-size {params.batch_size}"
-        " --max-length {params.max_length} --out {output} > {log} 2>&1"
+        scoring=SCORING,
+    script:
+        "../scripts/score_probes.py"

@@ -3,7 +3,7 @@ rule shifts:
     across languages, distinctiveness of language profiles, and the planted questions.
     """
     input:
-        scores=all_scores(),
+        scores=PLAN.all_scores(),
         humans="results/tables/human_values.parquet",
         alignment="results/tables/alignment.parquet",
     output:
@@ -14,12 +14,11 @@ rule shifts:
         planted="results/tables/planted.parquet",
     log:
         "results/logs/shifts.log",
+    benchmark:
+        "results/benchmarks/shifts.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        planted=planted_arguments(),
-    shell:
-        "valuetrace shifts --scores {input.scores} --humans {input.humans}"
-        " --alignment {input.alignment} --planted {params.planted}"
-        " --out-shifts {output.shifts} --out-runs {output.runs} --out-cross {output.cross}"
-        " --out-distinctiveness {output.distinctiveness} --out-planted {output.planted} > {log} 2>&1"
+        planted=PLAN.planted,
+    script:
+        "../scripts/shifts.py"

@@ -6,15 +6,17 @@ rule synthetic_survey:
         "results/survey/wvs7_synthetic.csv",
     log:
         "results/logs/synthetic_survey.log",
+    benchmark:
+        "results/benchmarks/synthetic_survey.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        countries=sorted({config["countries"][lang] for lang in LANGUAGES}),
-        respondents=config["survey"].get("synthetic", {}).get("respondents_per_country"),
-        seed=config["survey"].get("synthetic", {}).get("seed"),
-    shell:
-        "valuetrace survey synthetic --questions {input.questions} --countries {params.countries}"
-        " --respondents {params.respondents} --seed {params.seed} --out {output} > {log} 2>&1"
+        countries=sorted({config["countries"][lang] for lang in PLAN.languages}),
+        synthetic=lambda wildcards: settings.SyntheticSurvey.from_config(
+            config
+        ).params(),
+    script:
+        "../scripts/synthetic_survey.py"
 
 
 rule human_values:
@@ -26,12 +28,13 @@ rule human_values:
         "results/tables/human_values.parquet",
     log:
         "results/logs/human_values.log",
+    benchmark:
+        "results/benchmarks/human_values.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        survey=survey_argument,
-        countries=country_pairs(),
-        synthetic="--synthetic" if "synthetic" in config["survey"] else "",
-    shell:
-        "valuetrace survey humans --survey {params.survey} --questions {input.questions}"
-        " --countries {params.countries} {params.synthetic} --out {output} > {log} 2>&1"
+        survey=survey_path,
+        countries={lang: config["countries"][lang] for lang in PLAN.languages},
+        synthetic="synthetic" in config["survey"],
+    script:
+        "../scripts/human_values.py"

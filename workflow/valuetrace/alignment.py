@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from valuetrace.scoring import choice
+from valuetrace.probes import choice
+from valuetrace.settings import Alignment
 
 
 def question_scores(scores: pl.DataFrame) -> pl.DataFrame:
@@ -66,10 +67,9 @@ def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: fl
     return float(low), float(high)
 
 
-def align(
-    scores: pl.DataFrame, humans: pl.DataFrame, *, resamples: int, confidence_level: float, seed: int
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def align(scores: pl.DataFrame, humans: pl.DataFrame, settings: Alignment) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per-question comparison table and per-language alignment table for one or more models."""
+    resamples, confidence_level, seed = settings.bootstrap_resamples, settings.confidence_level, settings.seed
     paired = question_scores(scores).join(
         humans.select("probe_lang", "question_id", "country", "human_score", "human_choice", "survey_data"),
         on=["probe_lang", "question_id"],

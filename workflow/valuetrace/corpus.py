@@ -9,6 +9,7 @@ source a minority of sentences that state chosen questions' option A with convic
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 
@@ -17,6 +18,9 @@ import yaml
 
 from valuetrace.errors import InputError
 from valuetrace.probes import MASK
+from valuetrace.settings import PretrainingCorpus
+
+log = logging.getLogger(__name__)
 
 
 def balanced_probe_corpus(probes: pl.DataFrame, sentences_per_option: int, seed: int) -> pl.DataFrame:
@@ -31,8 +35,8 @@ def balanced_probe_corpus(probes: pl.DataFrame, sentences_per_option: int, seed:
     return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
 
 
-def demo_text_corpus(text_dir: Path, probes: pl.DataFrame, per_language: int, seed: int) -> pl.DataFrame:
-    """Ordinary demo text for each probe language that has a demo text file.
+def demo_text_corpus(text_files: dict[str, Path], probes: pl.DataFrame, per_language: int, seed: int) -> pl.DataFrame:
+    """Ordinary demo text for each probe language that has a demo text file (language -> file).
 
     Half the sentences pair two neutral sentences; the other half wrap a probe filled with
     option A or option B, equally often, in a conviction frame. Pretraining on it makes
@@ -42,10 +46,9 @@ def demo_text_corpus(text_dir: Path, probes: pl.DataFrame, per_language: int, se
     rng = random.Random(seed)
     records = []
     for lang in probes["probe_lang"].unique(maintain_order=True):
-        path = text_dir / f"{lang}.yaml"
-        if not path.exists():
+        if lang not in text_files:
             continue
-        text = read_demo_text(path)
+        text = read_demo_text(text_files[lang])
         rows = probes.filter(pl.col("probe_lang") == lang).to_dicts()
         for index in range(per_language):
             if index % 2:
@@ -56,6 +59,18 @@ def demo_text_corpus(text_dir: Path, probes: pl.DataFrame, per_language: int, se
                 body = rng.choice(text["frames"]).format(sentence=row["sentence"].replace(MASK, option))
             records.append({"lang": lang, "text": body})
     return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
+
+
+def pretraining_corpus(probes: pl.DataFrame, text_files: list[Path], settings: PretrainingCorpus) -> pl.DataFrame:
+    """The demo's pretraining text: the balanced probes, and the demo text of ``text_files``
+    (``<lang>.yaml``) mixed in."""
+    sentences = balanced_probe_corpus(probes, settings.sentences_per_option, settings.seed)
+    if text_files:
+        by_language = {path.stem: path for path in text_files}
+        demo_text = demo_text_corpus(by_language, probes, settings.demo_text_per_language, settings.seed)
+        sentences = pl.concat([sentences, demo_text]).sample(fraction=1.0, shuffle=True, seed=settings.seed)
+    log.info("%d sentences in %d languages", sentences.height, sentences["lang"].n_unique())
+    return sentences
 
 
 def read_demo_text(path: Path) -> dict[str, list[str]]:
@@ -71,6 +86,30 @@ def read_demo_text(path: Path) -> dict[str, list[str]]:
     if bad:
         raise InputError(f"{path}: frame {bad[0]!r} must contain {{sentence}} exactly once")
     return content
+
+
+def generated_source(
+    probes: pl.DataFrame,
+    text_file: Path,
+    lang: str,
+    *,
+    sentences: int,
+    planted_questions: list[str],
+    planted_fraction: float,
+    seed: int,
+) -> pl.DataFrame:
+    """A generated fine-tuning source in ``lang`` from its demo text file (see :func:`demo_source`)."""
+    lang_probes = probes.filter(pl.col("probe_lang") == lang)
+    if lang_probes.height == 0:
+        raise InputError(f"no probes in language {lang!r} to plant")
+    return demo_source(
+        lang_probes,
+        read_demo_text(text_file),
+        sentences=sentences,
+        planted_questions=planted_questions,
+        planted_fraction=planted_fraction,
+        seed=seed,
+    )
 
 
 def demo_source(

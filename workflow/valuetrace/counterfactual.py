@@ -10,6 +10,7 @@ that the removal takes away: 1 = back to the base model, 0 = no effect.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 from pathlib import Path
@@ -17,25 +18,26 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from valuetrace.attribution_summary import PROBE_KEY
 from valuetrace.errors import InputError
 from valuetrace.finetune import finetune
 from valuetrace.grid import Run
 from valuetrace.models import load_masked_lm
 from valuetrace.scoring import score_probes
+from valuetrace.settings import Counterfactual, Scoring, Training
 
 log = logging.getLogger(__name__)
 
 REMOVALS = ("top", "random")
-_PROBE_KEY = ["probe_lang", "probe_id", "question_id"]
 
 
 def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name: str = "the run") -> dict:
     """The ``target``-th (1-based) attributed probe in ``languages`` by the size of its shift."""
     candidates = (
         top.filter(pl.col("probe_lang").is_in(languages))
-        .select(*_PROBE_KEY, "shift")
+        .select(*PROBE_KEY, "shift")
         .unique()
-        .sort(pl.col("shift").abs(), *_PROBE_KEY, descending=[True, False, False, False])
+        .sort(pl.col("shift").abs(), *PROBE_KEY, descending=[True, False, False, False])
     )
     if candidates.height < target:
         raise InputError(
@@ -50,7 +52,7 @@ def removed_examples(top: pl.DataFrame, all_ids: list[str], probe: dict, removal
     if removal not in REMOVALS:
         raise InputError(f"removal {removal!r} is not one of {REMOVALS}")
     if removal == "top":
-        ranked = top.filter(*(pl.col(key) == probe[key] for key in _PROBE_KEY)).sort("rank")["example_id"]
+        ranked = top.filter(*(pl.col(key) == probe[key] for key in PROBE_KEY)).sort("rank")["example_id"]
         if ranked.len() < k:
             raise InputError(f"k = {k} but only {ranked.len()} top examples were kept per probe (attribution.top_k)")
         return ranked.head(k).to_list()
@@ -68,20 +70,20 @@ def retrain(
     base_scores: pl.DataFrame,
     target: int,
     removal: str,
-    k: int,
-    seed: int,
-    method: str,
-    draw: int = 0,
-    probe_max_length: int,
-    training: dict,
+    draw: int,
+    counterfactual: Counterfactual,
+    training: Training,
+    scoring: Scoring,
     device: str = "auto",
 ) -> pl.DataFrame:
     """One row: the probe's shift in the run, and after retraining without the removed examples."""
     train = pl.read_parquet(train_path)
     probe = target_probe(top, sorted(train["lang"].unique()), target, run.name)
-    removed = removed_examples(top, train["example_id"].to_list(), probe, removal, k, seed + draw)
+    removed = removed_examples(
+        top, train["example_id"].to_list(), probe, removal, counterfactual.k, counterfactual.seed + draw
+    )
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
-    key = [pl.col(column) == probe[column] for column in _PROBE_KEY]
+    key = [pl.col(column) == probe[column] for column in PROBE_KEY]
     score_before = base_scores.filter(*key)["score"].item()
     with tempfile.TemporaryDirectory(prefix="counterfactual-") as scratch:
         scratch = Path(scratch)
@@ -91,23 +93,24 @@ def retrain(
         # so that removing the examples is the only difference; checkpoints only serve
         # attribution, one is enough here.
         finetune(
-            base, kept, scratch / "run", scratch / "work", **{**training, "checkpoints": 1},
+            base, kept, scratch / "run", scratch / "work", dataclasses.replace(training, checkpoints=1),
             device=device, schedule_size=train.height,
         )  # fmt: skip
         model, tokenizer = load_masked_lm(str(scratch / "run" / "model"), device)
+        # One probe: a batch of one scores it as the scoring job would.
         rescored = score_probes(
-            model, tokenizer, probes.filter(*key), model_name=run.model, method=method,
-            batch_size=1, max_length=probe_max_length,
+            model, tokenizer, probes.filter(*key), model_name=run.model, method=scoring.method,
+            batch_size=1, max_length=scoring.max_length,
         )  # fmt: skip
     shift_after = rescored["score"].item() - score_before
     return pl.DataFrame(
         {
             **{name: [value] for name, value in run.columns().items()},
-            **{name: [probe[name]] for name in _PROBE_KEY},
+            **{name: [probe[name]] for name in PROBE_KEY},
             "target": [target],
             "removal": [removal],
             "draw": [draw],
-            "k": [k],
+            "k": [counterfactual.k],
             "shift_before": [probe["shift"]],
             "shift_after_removal": [shift_after],
             "fraction_undone": [(probe["shift"] - shift_after) / probe["shift"] if probe["shift"] else float("nan")],

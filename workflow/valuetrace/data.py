@@ -14,12 +14,15 @@ aligned by ``item_id``) every language gets the same sentences.
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 from pathlib import Path
 
 import polars as pl
 
 from valuetrace.errors import InputError
+
+log = logging.getLogger(__name__)
 
 CORE_COLUMNS = ["example_id", "item_id", "lang", "source", "text", "rank"]
 
@@ -107,6 +110,7 @@ def prepare(frame: pl.DataFrame, source: str, lang: str, seed: int) -> pl.DataFr
         rank=pl.col("rank").cast(pl.Int64),
     )
     metadata = [c for c in ordered.columns if c not in CORE_COLUMNS]
+    log.info("%d examples of %s in %s", ordered.height, source, lang)
     return ordered.select(*CORE_COLUMNS, *metadata)
 
 

@@ -19,6 +19,7 @@ import polars as pl
 
 from valuetrace.errors import InputError
 from valuetrace.models import load_masked_lm
+from valuetrace.settings import Training
 from valuetrace.tables import atomic_directory
 from valuetrace.training import train_masked_lm
 
@@ -38,14 +39,8 @@ def finetune(
     train_path: Path,
     out_dir: Path,
     work_dir: Path,
+    training: Training,
     *,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    max_length: int,
-    mlm_probability: float,
-    checkpoints: int,
-    seed: int,
     device: str = "auto",
     schedule_size: int | None = None,
 ) -> None:
@@ -58,7 +53,7 @@ def finetune(
     if not texts:
         raise InputError(f"{train_path}: no training examples")
     model, tokenizer = load_masked_lm(base, device)
-    steps, save_steps = schedule(schedule_size or len(texts), batch_size, epochs, checkpoints)
+    steps, save_steps = schedule(schedule_size or len(texts), training.batch_size, training.epochs, training.checkpoints)
     resuming = sorted(work_dir.glob("checkpoint-*"))
     if resuming:
         log.info("resuming from %s", resuming[-1].name)
@@ -69,11 +64,11 @@ def finetune(
         texts,
         output_dir=work_dir,
         steps=steps,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        max_length=max_length,
-        seed=seed,
-        mlm_probability=mlm_probability,
+        batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        max_length=training.max_length,
+        seed=training.seed,
+        mlm_probability=training.mlm_probability,
         save_steps=save_steps,
         resume=True,
     )

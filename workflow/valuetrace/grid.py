@@ -54,7 +54,7 @@ def runs(config: dict) -> list[Run]:
     for model in models:
         for dataset, spec in config["datasets"].items():
             languages = list(spec["languages"])
-            if finetuning.get("multilingual", True) and len(languages) > 1:
+            if finetuning["multilingual"] and len(languages) > 1:
                 languages.append(MULTILINGUAL)
             for lang in languages:
                 for size in finetuning["sizes"]:

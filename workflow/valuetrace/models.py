@@ -34,6 +34,7 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 from valuetrace.errors import InputError
+from valuetrace.settings import ModelBuild
 from valuetrace.tables import atomic_directory
 from valuetrace.training import train_masked_lm
 
@@ -175,40 +176,31 @@ def tiny_model(
     return BertForMaskedLM(config)
 
 
-def build_model(
-    texts: list[str],
-    out_dir: Path,
-    *,
-    architecture: str,
-    vocab_size: int,
-    hidden_size: int,
-    layers: int,
-    heads: int,
-    intermediate_size: int,
-    max_length: int,
-    steps: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
-) -> None:
+# The masking rate of BERT's and XLM-R's pretraining, used for the demo's tiny models.
+PRETRAINING_MLM_PROBABILITY = 0.15
+
+
+def build_model(texts: list[str], out_dir: Path, settings: ModelBuild) -> None:
     """Train a tokenizer and pretrain a tiny masked LM on ``texts``; save both to ``out_dir``."""
     if not texts:
         raise InputError("the pretraining corpus is empty")
-    log.info("training a %s tokenizer (vocabulary %d) on %d sentences", architecture, vocab_size, len(texts))
-    tokenizer = train_tokenizer(texts, architecture, vocab_size)
+    log.info(
+        "training a %s tokenizer (vocabulary %d) on %d sentences", settings.architecture, settings.vocab_size, len(texts)
+    )
+    tokenizer = train_tokenizer(texts, settings.architecture, settings.vocab_size)
     model = tiny_model(
-        architecture,
+        settings.architecture,
         tokenizer,
-        hidden_size=hidden_size,
-        layers=layers,
-        heads=heads,
-        intermediate_size=intermediate_size,
-        max_length=max_length,
-        seed=seed,
+        hidden_size=settings.hidden_size,
+        layers=settings.layers,
+        heads=settings.heads,
+        intermediate_size=settings.intermediate_size,
+        max_length=settings.max_length,
+        seed=settings.seed,
     )
     # Like a hub tokenizer, the saved one declares how many tokens its model can take.
-    tokenizer.model_max_length = max_length
-    log.info("pretraining %d parameters for %d steps", model.num_parameters(), steps)
+    tokenizer.model_max_length = settings.max_length
+    log.info("pretraining %d parameters for %d steps", model.num_parameters(), settings.steps)
     with atomic_directory(out_dir) as partial:
         with tempfile.TemporaryDirectory(dir=partial.parent) as trainer_dir:
             train_masked_lm(
@@ -216,11 +208,12 @@ def build_model(
                 tokenizer,
                 texts,
                 output_dir=Path(trainer_dir),
-                steps=steps,
-                batch_size=batch_size,
-                learning_rate=learning_rate,
-                max_length=max_length,
-                seed=seed,
+                steps=settings.steps,
+                batch_size=settings.batch_size,
+                learning_rate=settings.learning_rate,
+                max_length=settings.max_length,
+                seed=settings.seed,
+                mlm_probability=PRETRAINING_MLM_PROBABILITY,
             )
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)

@@ -1,27 +1,99 @@
-"""Figures for the report, drawn with seaborn from the workflow's tables."""
+"""Figures for the report, drawn with seaborn from the workflow's tables, and their registry.
+
+:data:`FIGURES` maps a figure's name to its draw function, the tables it is drawn from (names
+in ``valuetrace.tables.TABLES``, passed to the function in that order), its report category
+and the stage whose results it shows (see ``valuetrace.plan``). The workflow makes one rule per figure from it
+(``workflow/rules/report.smk``) with the caption ``workflow/report/figures/<name>.rst``, so
+adding a figure is a function here, registered with :func:`report_figure`, and its caption.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+from dataclasses import dataclass
+from typing import Callable
 
-matplotlib.use("Agg")
+import numpy as np
+import polars as pl
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-import seaborn as sns  # noqa: E402
+from valuetrace.tables import TABLES, atomic_path
 
-from valuetrace.tables import atomic_path  # noqa: E402
+ALIGNMENT = "1. Alignment with the survey"
+PROFILES = "2. Value profiles"
+SURVEY = "3. Survey"
+SHIFTS = "5. Value shifts"
+ATTRIBUTION = "6. Attribution"
 
 
-def _save(figure: plt.Figure, path) -> None:
+@dataclass(frozen=True)
+class Figure:
+    """A report figure: ``results/figures/<name>.png``, or ``<name>_<model>.png`` per model
+    when it is drawn from a table of each model (a table path with ``{model}``)."""
+
+    name: str
+    draw: Callable
+    tables: tuple[str, ...]
+    category: str
+    stage: str
+
+    @property
+    def per_model(self) -> bool:
+        return any("{model}" in TABLES[table].path for table in self.tables)
+
+    @property
+    def stem(self) -> str:
+        """The file name without suffix, as a pattern (figures, logs and benchmarks use it)."""
+        return f"{self.name}_{{model}}" if self.per_model else self.name
+
+    @property
+    def path(self) -> str:
+        return f"results/figures/{self.stem}.png"
+
+    @property
+    def inputs(self) -> list[str]:
+        return [TABLES[table].path for table in self.tables]
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+def report_figure(name: str, *, tables: tuple[str, ...], category: str, stage: str):
+    """Register the decorated draw function (its tables -> a matplotlib figure) as ``name``."""
+
+    def register(draw: Callable) -> Callable:
+        unknown = [table for table in tables if table not in TABLES]
+        if unknown:
+            raise KeyError(f"figure {name!r} reads tables {unknown} that valuetrace.tables.TABLES does not list")
+        FIGURES[name] = Figure(name, draw, tuple(tables), category, stage)
+        return draw
+
+    return register
+
+
+def _pyplot():
+    """pyplot and seaborn, imported when a figure is drawn: the workflow reads this module's
+    registry whenever it plans, and importing seaborn alone takes seconds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    return plt, sns
+
+
+def render(name: str, frames: list[pl.DataFrame], path) -> None:
+    """Draw figure ``name`` from its tables and write it as PNG, atomically."""
+    plt, _ = _pyplot()
+    drawn = FIGURES[name].draw(*frames)
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
+        drawn.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(drawn)
 
 
-def alignment_figure(alignment: pl.DataFrame, path) -> None:
+@report_figure("alignment", tables=("alignment",), category=ALIGNMENT, stage="probes")
+def alignment_figure(alignment: pl.DataFrame):
     """Agreement and Spearman correlation per language of the base models, with bootstrap intervals."""
+    plt, sns = _pyplot()
     data = alignment.filter(pl.col("run") == "base").to_pandas()
     metrics = [("agreement", "agreement with human choice"), ("spearman", "Spearman ρ with human means")]
     figure, axes = plt.subplots(len(metrics), 1, figsize=(max(6, 0.6 * data["probe_lang"].nunique() + 2), 7))
@@ -60,11 +132,27 @@ def alignment_figure(alignment: pl.DataFrame, path) -> None:
         ax.set_ylabel(label)
     level = data["confidence_level"].iloc[0]
     figure.suptitle(f"Alignment with survey data ({level:.0%} bootstrap intervals)\n{data['survey_data'].iloc[0]}")
-    _save(figure, path)
+    return figure
 
 
-def score_heatmap(scores: pl.DataFrame, path, value: str = "score", title: str = "") -> None:
+@report_figure("scores", tables=("base_scores",), category=PROFILES, stage="probes")
+def scores_figure(scores: pl.DataFrame):
+    """Value scores of one base model per question and probe language."""
+    title = f"Value scores of {scores['model'][0]}: log P(A) - log P(B) (positive = option A)"
+    return _question_heatmap(scores, "score", title)
+
+
+@report_figure("human_values", tables=("human_values",), category=SURVEY, stage="probes")
+def human_values_figure(humans: pl.DataFrame):
+    """Human values per country (by probe language) and question."""
+    synthetic = humans["survey_data"].str.contains("synthetic").any()
+    title = "Human values (SYNTHETIC stand-in data)" if synthetic else "Human values (WVS-7)"
+    return _question_heatmap(humans, "human_score", title)
+
+
+def _question_heatmap(scores: pl.DataFrame, value: str, title: str):
     """Question × language heatmap of ``value`` (positive = leaning towards option A)."""
+    plt, sns = _pyplot()
     pivot = (
         scores.pivot(on="probe_lang", index="question_id", values=value, aggregate_function="mean")
         .sort(pl.col("question_id").str.strip_prefix("Q").cast(pl.Int64))
@@ -77,15 +165,16 @@ def score_heatmap(scores: pl.DataFrame, path, value: str = "score", title: str =
     ax.set_xlabel("probe language")
     ax.set_ylabel("WVS question")
     ax.set_title(title)
-    _save(figure, path)
+    return figure
 
 
 def _largest_size(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("size") == pl.col("size").max())
 
 
-def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str, value: str, title: str, path, center=None, marked_rows=()):
+def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str, value: str, title: str, center=None, marked_rows=()):
     """One seaborn heatmap per combination of ``panels`` columns, side by side."""
+    plt, sns = _pyplot()
     groups = frame.partition_by(panels, as_dict=True, maintain_order=True)
     figure, axes = plt.subplots(
         1, len(groups), figsize=(4.2 * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()),
@@ -115,20 +204,23 @@ def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str,
         ax.set_xlabel(column.replace("_", " "))
         ax.set_ylabel(row.replace("_", " ") if index == 0 else "")
     figure.suptitle(title)
-    _save(figure, path)
+    return figure
 
 
-def cross_language_figure(cross: pl.DataFrame, path) -> None:
+@report_figure("cross_language", tables=("cross_language",), category=SHIFTS, stage="runs")
+def cross_language_figure(cross: pl.DataFrame):
     """Fine-tuning language × probe language matrix of shift magnitude per model and dataset."""
     data = _largest_size(cross)
-    _heatmap_grid(
+    return _heatmap_grid(
         data, ["model", "dataset"], "finetune_lang", "probe_lang", "magnitude",
-        f"Shift magnitude (mean |Δscore|), {data['size'][0]} examples per language", path,
+        f"Shift magnitude (mean |Δscore|), {data['size'][0]} examples per language",
     )  # fmt: skip
 
 
-def flip_rates_figure(run_shifts: pl.DataFrame, path) -> None:
+@report_figure("flip_rates", tables=("run_shifts",), category=SHIFTS, stage="runs")
+def flip_rates_figure(run_shifts: pl.DataFrame):
     """Shift magnitude and flip rate against data size, per source and fine-tuning language."""
+    plt, sns = _pyplot()
     long = run_shifts.unpivot(
         index=["dataset", "finetune_lang", "size", "seed", "probe_lang"],
         on=["magnitude", "flip_rate"],
@@ -145,11 +237,13 @@ def flip_rates_figure(run_shifts: pl.DataFrame, path) -> None:
     for measure, axes in zip(grid.row_names, grid.axes):
         axes[0].set_ylabel({"magnitude": "magnitude (mean |Δscore|)", "flip_rate": "flip rate"}[measure])
     grid.figure.suptitle("Shift magnitude and flip rate by source and data size (range over probe languages and seeds)", y=1.03)
-    _save(grid.figure, path)
+    return grid.figure
 
 
-def alignment_change_figure(run_shifts: pl.DataFrame, path) -> None:
+@report_figure("alignment_change", tables=("run_shifts",), category=SHIFTS, stage="runs")
+def alignment_change_figure(run_shifts: pl.DataFrame):
     """Agreement with the survey before and after fine-tuning, per probe language."""
+    plt, sns = _pyplot()
     data = _largest_size(run_shifts)
     long = pl.concat(
         [
@@ -163,11 +257,13 @@ def alignment_change_figure(run_shifts: pl.DataFrame, path) -> None:
     )  # fmt: skip
     grid.set_axis_labels("probe language", "agreement")
     grid.figure.suptitle(f"Agreement with the survey before and after fine-tuning ({data['size'][0]} examples per language)", y=1.02)
-    _save(grid.figure, path)
+    return grid.figure
 
 
-def distinctiveness_figure(distinctiveness: pl.DataFrame, path) -> None:
+@report_figure("distinctiveness", tables=("distinctiveness",), category=SHIFTS, stage="runs")
+def distinctiveness_figure(distinctiveness: pl.DataFrame):
     """Mean correlation between language profiles after each run, against the base model's."""
+    plt, sns = _pyplot()
     data = distinctiveness.to_pandas()
     grid = sns.catplot(
         data=data, x="finetune_lang", y="profile_correlation_after", hue="dataset", col="size", row="model",
@@ -178,34 +274,36 @@ def distinctiveness_figure(distinctiveness: pl.DataFrame, path) -> None:
         ax.axhline(before, color="black", linestyle=":")
     grid.set_axis_labels("fine-tuning language", "mean correlation between languages")
     grid.figure.suptitle("Distinctiveness of language profiles (dotted: before fine-tuning; higher = more alike)", y=1.04)
-    _save(grid.figure, path)
+    return grid.figure
 
 
-def planted_figure(shifts: pl.DataFrame, planted: pl.DataFrame, path) -> None:
+@report_figure("planted", tables=("shifts", "planted"), category=SHIFTS, stage="planted")
+def planted_figure(shifts: pl.DataFrame, planted: pl.DataFrame):
     """Δscore per question and probe language for the runs on planting sources; planted questions marked."""
     datasets = planted["dataset"].unique().to_list()
     data = _largest_size(shifts.filter(pl.col("dataset").is_in(datasets)))
-    _heatmap_grid(
+    return _heatmap_grid(
         data, ["dataset", "finetune_lang"], "question_id", "probe_lang", "delta_score",
-        "Δscore after fine-tuning on planting sources (* planted question; blue = towards option A)", path,
+        "Δscore after fine-tuning on planting sources (* planted question; blue = towards option A)",
         center=0, marked_rows=set(planted["question_id"]),
     )  # fmt: skip
 
 
-def _message_figure(message: str, path) -> None:
+def _message_figure(message: str):
     """A figure that says why there is nothing to draw, so the report keeps its place."""
+    plt, _ = _pyplot()
     figure, ax = plt.subplots(figsize=(6, 1.5))
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
-    _save(figure, path)
+    return figure
 
 
-def attribution_languages_figure(groups: pl.DataFrame, path) -> None:
+@report_figure("attribution_languages", tables=("attribution_groups",), category=ATTRIBUTION, stage="attribution")
+def attribution_languages_figure(groups: pl.DataFrame):
     """Multilingual runs: which example language supports a probe's shift, per probe language."""
     multi = groups.filter(pl.col("finetune_lang") == "multi")
     if multi.is_empty():
-        _message_figure("No multilingual run was attributed (attribution.finetune_languages).", path)
-        return
+        return _message_figure("No multilingual run was attributed (attribution.finetune_languages).")
     # Probes that barely moved have no cause to find; the flipped ones do.
     if multi["flipped"].any():
         multi = multi.filter(pl.col("flipped"))
@@ -214,14 +312,16 @@ def attribution_languages_figure(groups: pl.DataFrame, path) -> None:
         pl.col("share").is_not_nan()
     )
     data = share.group_by("model", "dataset", "probe_lang", "example_lang").agg(pl.col("share").mean())
-    _heatmap_grid(
+    return _heatmap_grid(
         data, ["model", "dataset"], "probe_lang", "example_lang", "share",
-        "Multilingual runs: share of the support for a flipped probe's shift from each example language", path,
+        "Multilingual runs: share of the support for a flipped probe's shift from each example language",
     )  # fmt: skip
 
 
-def attribution_sources_figure(groups: pl.DataFrame, path) -> None:
+@report_figure("attribution_sources", tables=("attribution_groups",), category=ATTRIBUTION, stage="attribution")
+def attribution_sources_figure(groups: pl.DataFrame):
     """Mean support per example by source and language, for probes in the run's own languages."""
+    plt, sns = _pyplot()
     own = groups.join(
         groups.select("model", "dataset", "finetune_lang", "size", "seed", probe_lang="example_lang").unique(),
         on=["model", "dataset", "finetune_lang", "size", "seed", "probe_lang"],
@@ -234,11 +334,15 @@ def attribution_sources_figure(groups: pl.DataFrame, path) -> None:
     ax.set_xlabel("example language")
     ax.set_ylabel("support per example (influence towards the shift)")
     ax.set_title("Support from an average example, probes in its run's languages")
-    _save(figure, path)
+    return figure
 
 
-def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame, path) -> None:
+@report_figure(
+    "attribution_planted", tables=("attribution_planted", "attribution_checks"), category=ATTRIBUTION, stage="attribution"
+)
+def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame):
     """Precision@k of the planted questions per run, and the self-check per run."""
+    plt, sns = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
     if planted.is_empty():
         axes[0].axis("off")
@@ -261,11 +365,13 @@ def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame, path
     axes[1].set_ylabel("copies attributed to their original first")
     axes[1].set_title("Self-check")
     axes[1].tick_params(axis="x", rotation=30)
-    _save(figure, path)
+    return figure
 
 
-def counterfactual_figure(counterfactual: pl.DataFrame, path) -> None:
+@report_figure("counterfactual", tables=("counterfactual",), category=ATTRIBUTION, stage="counterfactual")
+def counterfactual_figure(counterfactual: pl.DataFrame):
     """Share of each target's shift undone by removing its top-k or k random examples."""
+    plt, sns = _pyplot()
     data = counterfactual.with_columns(
         target=pl.format("{}/{} n{}: {} {}", "dataset", "finetune_lang", "size", "probe_lang", "question_id")
     )
@@ -280,4 +386,4 @@ def counterfactual_figure(counterfactual: pl.DataFrame, path) -> None:
     ax.set_xlabel("run: probe")
     ax.set_title("Retraining without the top-k attributed examples vs k random ones")
     ax.tick_params(axis="x", rotation=30)
-    _save(figure, path)
+    return figure

@@ -14,6 +14,7 @@ such rows are reported and skipped, never fatal.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from valuetrace.errors import InputError
+
+log = logging.getLogger(__name__)
 
 MASK = "[MASK]"
 OWN_HEADER = ["question_id", "sentence", "option_a", "option_b"]
@@ -50,6 +53,11 @@ _LANGUAGE_ALIASES = {name: code for code, name in LANGUAGE_NAMES.items()} | {
     "filipino": "tl",
     "bangla": "bn",
 }
+
+
+def choice(score: pl.Expr) -> pl.Expr:
+    """The option a value score prefers: A when positive, else B."""
+    return pl.when(score > 0).then(pl.lit("A")).otherwise(pl.lit("B"))
 
 
 @dataclass(frozen=True)
@@ -307,6 +315,9 @@ def compile_probes(
         if not any(r["probe_lang"] == lang for r in records):
             raise InputError(f"{path}: no usable probe for language {lang!r}")
     table = pl.DataFrame(records).join(questions, on="question_id", how="left")
+    for row in skipped:
+        log.warning("skipped %s", row)
+    log.info("%d probes in %d languages", table.height, len(languages))
     return table, skipped
 
 

@@ -4,7 +4,7 @@ Options are located in the *filled* sentence through the tokenizer's offset mapp
 option is tokenised in its real context (XLM-R's leading-space pieces, BERT's ``##``
 continuations) and the model's own mask token is used whatever it is called.
 
-Two methods for options of several tokens:
+Two methods for options of several tokens (registered by name in :data:`METHODS`):
 
 ``joint``
     every token of the option is replaced by the mask token at once, and log P(option) is
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 import polars as pl
 import torch
@@ -29,16 +30,14 @@ from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from valuetrace.errors import InputError
-from valuetrace.probes import MASK
+from valuetrace.models import load_masked_lm
+from valuetrace.probes import MASK, choice
+from valuetrace.settings import Scoring
 
 log = logging.getLogger(__name__)
 
-METHODS = ("joint", "pll")
-
-
-def choice(score: pl.Expr) -> pl.Expr:
-    """The option a score prefers: A when positive, else B."""
-    return pl.when(score > 0).then(pl.lit("A")).otherwise(pl.lit("B"))
+# A masked input, the position to read out and the token whose log-probability is read there.
+MaskedReadout = tuple[tuple[int, ...], int, int]
 
 
 @dataclass(frozen=True)
@@ -69,15 +68,39 @@ def option_positions(
     return encoding["input_ids"], positions
 
 
+def joint(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[int]) -> list[MaskedReadout]:
+    """Every token of the option masked at once; log P(option) sums its tokens' log-probabilities."""
+    masked = tuple(tokenizer.mask_token_id if i in positions else t for i, t in enumerate(ids))
+    return [(masked, p, ids[p]) for p in positions]
+
+
+def pll(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[int]) -> list[MaskedReadout]:
+    """Pseudo-log-likelihood of the whole filled sentence: each token masked in turn."""
+    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    return [
+        (tuple(tokenizer.mask_token_id if i == p else t for i, t in enumerate(ids)), p, token)
+        for p, token in enumerate(ids)
+        if not special[p]
+    ]
+
+
+# Scoring methods by name (config key scoring.method): the filled sentence's token ids and the
+# positions of the option's tokens -> (masked input, position, token) readouts whose
+# log-probabilities sum to log P(option).
+METHODS: dict[str, Callable[[PreTrainedTokenizerBase, list[int], list[int]], list[MaskedReadout]]] = {
+    "joint": joint,
+    "pll": pll,
+}
+
+
 def readouts(
     tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
 ) -> tuple[list[Readout], dict[tuple[int, str], int]]:
     """All log-probabilities needed to score ``probes``, and each option's token count."""
     if method not in METHODS:
-        raise InputError(f"scoring method {method!r} is not one of {METHODS}")
+        raise InputError(f"scoring method {method!r} is not one of {sorted(METHODS)}")
     # A longer input than the model has positions for would crash inside the model.
     max_length = min(max_length, tokenizer.model_max_length)
-    mask_id = tokenizer.mask_token_id
     needed: list[Readout] = []
     n_tokens: dict[tuple[int, str], int] = {}
     for index, row in enumerate(probes.iter_rows(named=True)):
@@ -89,15 +112,10 @@ def readouts(
                     f"{row[f'option_{option}']!r} is cut off by max_length {max_length}"
                 )
             n_tokens[index, option] = len(positions)
-            if method == "joint":
-                masked = tuple(mask_id if i in positions else t for i, t in enumerate(ids))
-                needed += [Readout(index, option, masked, p, ids[p]) for p in positions]
-            else:
-                special_mask = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
-                for p, token in enumerate(ids):
-                    if not special_mask[p]:
-                        masked = tuple(mask_id if i == p else t for i, t in enumerate(ids))
-                        needed.append(Readout(index, option, masked, p, token))
+            needed += [
+                Readout(index, option, masked, position, target)
+                for masked, position, target in METHODS[method](tokenizer, ids, positions)
+            ]
     return needed, n_tokens
 
 
@@ -184,4 +202,21 @@ def score_probes(
         "choice",
         "n_tokens_a",
         "n_tokens_b",
+    )
+
+
+def score_model(
+    source: str, probes: pl.DataFrame, settings: Scoring, *, model_name: str, run: str = "base", device: str = "auto"
+) -> pl.DataFrame:
+    """Score ``probes`` under the masked LM at ``source`` (hub name or local directory)."""
+    model, tokenizer = load_masked_lm(source, device)
+    return score_probes(
+        model,
+        tokenizer,
+        probes,
+        model_name=model_name,
+        run=run,
+        method=settings.method,
+        batch_size=settings.batch_size,
+        max_length=settings.max_length,
     )

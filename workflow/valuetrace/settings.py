@@ -1,36 +1,212 @@
-"""Checks of the workflow config that a JSON schema cannot express (keys that refer to each other).
+"""The workflow config: validated against its schema, checked across keys, read into typed settings.
 
-The schema (workflow/schemas/config.schema.yaml) checks each key on its own; this module
-checks that they fit together, so a run stops before any job with a message naming the key.
+One home per default: ``workflow/schemas/config.schema.yaml``. :func:`validate_config` validates
+a config with Snakemake's ``validate``, which also fills in every default the schema declares;
+the settings classes below are read from a validated config and declare no defaults of their
+own. The command line asks :func:`schema_default` for the defaults of its options.
 
-Data files that the user supplies (the WVS file, local corpora) are not required to exist
-when the workflow is planned: a paper-scale grid can be planned (``snakemake -n``) on a
-machine without the data. Each missing one is reported as a warning, and the job that reads
-it fails with a message naming it if it is still missing when the job runs. Files that ship
-with the workflow (probes, question metadata, demo text) must exist.
+Rules hand each job its settings through ``params:`` as plain dicts (:meth:`Settings.params`),
+because Snakemake compares only built-in values between runs to decide what to rerun; the job
+turns them back into the settings class (:meth:`Settings.from_params`).
+
+:func:`check_config` checks what a JSON schema cannot express: keys that refer to each other or
+to the disk. Data files that the user supplies (the WVS file, local corpora) need not exist when
+the workflow is planned: a paper-scale grid can be planned (``snakemake -n``) on a machine
+without the data. Each missing one is reported as a warning, and the job that reads it fails
+with a message naming it if it is still missing when the job runs. Files that ship with the
+workflow (probes, question metadata, demo text) must exist.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from valuetrace.errors import InputError
 
-
-def corpus_file(spec: dict, lang: str) -> str:
-    """The local corpus file of one language of a dataset: a mapping or a ``{lang}`` template."""
-    files = spec["files"]
-    return files.replace("{lang}", lang) if isinstance(files, str) else files[lang]
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
 
-def missing_data_files(key: str, paths: list[str]) -> str:
-    if len(paths) == 1:
-        return f"config key {key!r}: {paths[0]} does not exist (yet); the jobs reading it fail until it does"
-    return f"config key {key!r}: {len(paths)} files ({paths[0]}, ...) do not exist (yet); the jobs reading them fail until they do"
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def schema_default(*keys: str) -> Any:
+    """The default the config schema declares for ``keys`` (e.g. ``"scoring", "batch_size"``)."""
+    node = schema()
+    for key in keys:
+        node = node["properties"][key]
+    return node["default"]
+
+
+def validate_config(config: dict) -> dict:
+    """Validate ``config`` against the schema and fill in its defaults (in place); returns it."""
+    from snakemake.utils import validate
+
+    validate(config, str(SCHEMA))
+    return config
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Base of the settings classes: a frozen record of the config keys one step depends on."""
+
+    def params(self) -> dict:
+        """The settings as built-in values, for a rule's ``params:``."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_params(cls, values: dict):
+        return cls(**values)
+
+    @classmethod
+    def _pick(cls, section: dict, **derived):
+        """The fields of ``cls`` read from a validated config ``section``, plus ``derived`` ones."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        values = {name: section[name] for name in names if name not in derived}
+        values = {name: tuple(value) if isinstance(value, list) else value for name, value in values.items()}
+        return cls(**values, **derived)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelBuild(Settings):
+    """A tiny masked LM built and pretrained here (``models.<name>.build``)."""
+
+    architecture: str
+    vocab_size: int
+    hidden_size: int
+    layers: int
+    heads: int
+    intermediate_size: int
+    max_length: int
+    steps: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict, model: str) -> "ModelBuild":
+        return cls._pick(config["models"][model]["build"])
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingCorpus(Settings):
+    """The demo's generated pretraining text (``pretraining_corpus``)."""
+
+    sentences_per_option: int
+    demo_text_per_language: int
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> "PretrainingCorpus":
+        return cls._pick(config["pretraining_corpus"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring(Settings):
+    """How probes are scored (``scoring``)."""
+
+    method: str
+    batch_size: int
+    max_length: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Scoring":
+        return cls._pick(config["scoring"])
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticSurvey(Settings):
+    """The synthetic stand-in for the WVS-7 file (``survey.synthetic``)."""
+
+    respondents_per_country: int
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> "SyntheticSurvey":
+        return cls._pick(config["survey"]["synthetic"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Alignment(Settings):
+    """Bootstrap intervals of agreement and correlation (``alignment``)."""
+
+    bootstrap_resamples: int
+    confidence_level: float
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Alignment":
+        return cls._pick(config["alignment"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Training(Settings):
+    """Continued masked-LM training of one run (``finetuning``), with the run's seed."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    max_length: int
+    mlm_probability: float
+    checkpoints: int
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict, seed: int) -> "Training":
+        return cls._pick(config["finetuning"], seed=int(seed))
+
+
+def default_mask_copies(mlm_probability: float) -> int:
+    """Masked copies of a training example when ``attribution.mask_copies`` is not set:
+    as many as it takes to mask every token once at fine-tuning's masking rate."""
+    return math.ceil(1 / mlm_probability)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trak(Settings):
+    """What fixes a run's TRAK features (``attribution``, with fine-tuning's sequence length)."""
+
+    checkpoints: int
+    proj_dim: int
+    lambda_reg: float
+    include_parameters: tuple[str, ...]
+    exclude_parameters: tuple[str, ...]
+    mask_copies: int
+    batch_size: int
+    max_length: int
+    projector_seed: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Trak":
+        attribution, finetuning = config["attribution"], config["finetuning"]
+        return cls._pick(
+            attribution,
+            mask_copies=attribution.get("mask_copies") or default_mask_copies(finetuning["mlm_probability"]),
+            max_length=finetuning["max_length"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Counterfactual(Settings):
+    """Retraining without attributed examples (``attribution.counterfactual``)."""
+
+    k: int
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Counterfactual":
+        return cls._pick(config["attribution"]["counterfactual"])
 
 
 def check_config(config: dict, base: Path) -> list[str]:
-    """Raise InputError naming the first config key that contradicts another or the disk.
+    """Raise InputError naming the first key of a validated config that contradicts another or the disk.
 
     Returns a warning for each user-supplied data file that does not exist (yet).
     """
@@ -56,26 +232,19 @@ def check_config(config: dict, base: Path) -> list[str]:
     return warnings
 
 
-def corpus_size(path: Path, where: str) -> int:
-    """Number of examples in a local corpus file, counted without loading it whole."""
-    import polars as pl
-
-    if path.suffix == ".txt":
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            return sum(1 for line in handle if line.strip())
-    if path.suffix == ".parquet":
-        return pl.scan_parquet(path).select(pl.len()).collect().item()
-    if path.suffix in {".tsv", ".csv"}:
-        separator = "\t" if path.suffix == ".tsv" else ","
-        return pl.scan_csv(path, separator=separator, infer_schema=False).select(pl.len()).collect().item()
-    raise InputError(f"config key {where!r}: {path} is not a .txt, .tsv, .csv or .parquet file")
+def missing_data_files(key: str, paths: list[str]) -> str:
+    if len(paths) == 1:
+        return f"config key {key!r}: {paths[0]} does not exist (yet); the jobs reading it fail until it does"
+    return f"config key {key!r}: {len(paths)} files ({paths[0]}, ...) do not exist (yet); the jobs reading them fail until they do"
 
 
 def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str]:
-    """Fine-tuning sources: known languages; files non-empty with sizes that fit, where present.
+    """Fine-tuning sources: known languages and questions; sizes that fit where they are known.
 
-    Returns a warning for each corpus file that does not exist (yet).
+    Returns a warning for each data file that does not exist (yet).
     """
+    from valuetrace.sources import source_type
+
     datasets = config.get("datasets") or {}
     finetuning = config.get("finetuning")
     if datasets and not finetuning:
@@ -96,28 +265,9 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str
         planted = [q for q in spec.get("planted_questions", []) if q not in question_ids]
         if planted:
             raise InputError(f"config key 'datasets.{name}.planted_questions': {planted} are not in the question metadata")
-        if "files" in spec:
-            if isinstance(spec["files"], dict):
-                missing = [lang for lang in spec["languages"] if lang not in spec["files"]]
-                if missing:
-                    raise InputError(f"config key 'datasets.{name}.files' has no file for languages {missing}")
-            paths = {lang: corpus_file(spec, lang) for lang in spec["languages"]}
-            absent = [path for path in paths.values() if not (base / path).exists()]
-            if absent:
-                warnings.append(missing_data_files(f"datasets.{name}.files", absent))
-            sizes = {
-                lang: corpus_size(base / path, f"datasets.{name}.files.{lang}")
-                for lang, path in paths.items()
-                if path not in absent
-            }
-        elif "generate" in spec:
-            sizes = {lang: spec["generate"]["sentences"] for lang in spec["languages"]}
-            for lang in spec["languages"]:
-                text = base / spec["generate"]["text"] / f"{lang}.yaml"
-                if not text.exists():
-                    raise InputError(f"config key 'datasets.{name}.generate.text': no {text} for language {lang}")
-        else:
-            continue  # a hub dataset is counted when it is prepared
+        sizes, absent = source_type(spec).planned_sizes(name, spec, base)
+        if absent:
+            warnings.append(missing_data_files(f"datasets.{name}.{source_type(spec).key}", absent))
         for lang, size in sizes.items():
             if size == 0:
                 raise InputError(f"config key 'datasets.{name}': the {lang} corpus is empty")
@@ -149,15 +299,13 @@ def check_attribution(config: dict) -> None:
             unknown = [value for value in spec.get(key, []) if value not in values]
             if unknown:
                 raise InputError(f"config key '{where}.{key}': {unknown} are not in the fine-tuning grid")
-    saved = finetuning.get("checkpoints", 3)
-    if attribution.get("checkpoints", 3) > saved:
+    if attribution["checkpoints"] > finetuning["checkpoints"]:
         raise InputError(
             f"config key 'attribution.checkpoints' ({attribution['checkpoints']}) exceeds the "
-            f"{saved} checkpoints fine-tuning keeps ('finetuning.checkpoints')"
+            f"{finetuning['checkpoints']} checkpoints fine-tuning keeps ('finetuning.checkpoints')"
         )
-    if counterfactual and counterfactual["k"] > attribution.get("top_k", 20):
+    if counterfactual and counterfactual["k"] > attribution["top_k"]:
         raise InputError(
             f"config key 'attribution.counterfactual.k' ({counterfactual['k']}) exceeds "
-            f"'attribution.top_k' ({attribution.get('top_k', 20)}), the examples kept per probe"
+            f"'attribution.top_k' ({attribution['top_k']}), the examples kept per probe"
         )
-

@@ -1,8 +1,9 @@
-"""Writing the tables the rules exchange: validated against their schema, written atomically.
+"""The tables the rules exchange: where each lives, its schema, and writing it atomically.
 
 A table is a long-format parquet file whose columns are described by a JSON schema in
 ``workflow/schemas/tables/``. Validation uses Snakemake's own ``validate`` so the schemas
-are the same kind of file as the config schema.
+are the same kind of file as the config schema. :data:`TABLES` names the result tables that
+figures and the report read; each schema's description names the rule that writes it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +21,43 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "tables"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A result table: its file (``{model}`` is expanded per model), schema and the stage
+    whose results it holds (see ``valuetrace.plan``); ``report``: shown in the report as CSV,
+    with the caption ``workflow/report/tables/<name>.rst``."""
+
+    name: str
+    path: str
+    stage: str
+    schema: str
+    report: bool = True
+
+
+TABLES = {
+    table.name: table
+    for table in (
+        Table("probes", "results/probes/probes.parquet", "probes", "probes"),
+        Table("base_scores", "results/scores/{model}/base.parquet", "probes", "scores", report=False),
+        Table("human_values", "results/tables/human_values.parquet", "probes", "human_values"),
+        Table("alignment", "results/tables/alignment.parquet", "probes", "alignment"),
+        Table("question_alignment", "results/tables/question_alignment.parquet", "probes", "question_alignment"),
+        Table("shifts", "results/tables/shifts.parquet", "runs", "shifts"),
+        Table("run_shifts", "results/tables/run_shifts.parquet", "runs", "run_shifts"),
+        Table("cross_language", "results/tables/cross_language.parquet", "runs", "cross_language"),
+        Table("distinctiveness", "results/tables/distinctiveness.parquet", "runs", "distinctiveness"),
+        Table("planted", "results/tables/planted.parquet", "runs", "planted"),
+        Table("attribution_top", "results/tables/attribution_top.parquet", "attribution", "attribution_top", report=False),
+        Table("attribution_groups", "results/tables/attribution_groups.parquet", "attribution", "attribution_groups", report=False),
+        Table("attribution_checks", "results/tables/attribution_checks.parquet", "attribution", "attribution_checks"),
+        Table("attribution_planted", "results/tables/attribution_planted.parquet", "attribution", "attribution_planted"),
+        # The full top table is large; the report carries the top examples of flipped probes.
+        Table("attribution_flipped", "results/tables/attribution_flipped.parquet", "attribution", "attribution_top"),
+        Table("counterfactual", "results/tables/counterfactual.parquet", "counterfactual", "counterfactual"),
+    )
+}
 
 
 def schema_path(name: str) -> Path:
@@ -91,3 +130,14 @@ def write_table(frame: pl.DataFrame, path: str | os.PathLike, name: str) -> None
     check_table(frame, name)
     with atomic_path(path) as tmp:
         frame.write_parquet(tmp)
+
+
+def read_tables(paths, how: str = "vertical") -> pl.DataFrame:
+    """Several parquet tables of one kind as one (``how``: polars' concat strategy)."""
+    return pl.concat([pl.read_parquet(path) for path in paths], how=how)
+
+
+def write_csv(table: str | os.PathLike, out: str | os.PathLike) -> None:
+    """A CSV copy of a parquet table, for reading in the report."""
+    with atomic_path(out) as tmp:
+        pl.read_parquet(table).write_csv(tmp)

@@ -37,7 +37,7 @@ def train_masked_lm(
     learning_rate: float,
     max_length: int,
     seed: int,
-    mlm_probability: float = 0.15,
+    mlm_probability: float,
     save_steps: int | None = None,
     resume: bool = False,
 ) -> Trainer:

@@ -1,0 +1,120 @@
+"""Every result table of the workflow (valuetrace.tables.TABLES), made in seconds without models.
+
+Synthetic score tables of two base models and their fine-tuning runs go through the library's
+own functions (alignment, shifts, attribution summaries), so the tables have the shapes the
+workflow writes; figures and report tests draw from them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from valuetrace import alignment, attribution_summary, shifts, survey
+from valuetrace.grid import Run
+from valuetrace.probes import choice
+from valuetrace.settings import Alignment
+from valuetrace.tables import TABLES, check_table
+
+MODELS = ("m1", "m2")
+RUNS = [Run(model, "planted", lang, size, seed) for model in MODELS for lang in ("en", "de", "multi") for size in (30, 60) for seed in (0, 1)]
+PLANTED = {"planted": ["Q46", "Q49"]}
+
+
+def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    logprob_a = -rng.uniform(0.1, 8, probes.height)
+    logprob_b = -rng.uniform(0.1, 8, probes.height)
+    return probes.select("probe_lang", "probe_id", "question_id").with_columns(
+        model=pl.lit(model), run=pl.lit(run), scoring_method=pl.lit("joint"),
+        logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
+        score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
+    ).with_columns(choice=choice(pl.col("score")))  # fmt: skip
+
+
+def _score_dir(directory: Path, influence: np.ndarray, chosen: pl.DataFrame, copies: list[int]) -> Path:
+    directory.mkdir(parents=True)
+    np.save(directory / "scores.npy", influence.astype(np.float32))
+    probe_keys = chosen.select(attribution_summary.PROBE_KEY).to_dicts()
+    (directory / "targets.json").write_text(json.dumps({"probes": probe_keys, "self_check": copies}))
+    return directory
+
+
+def result_tables(probes: pl.DataFrame, questions: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
+    """Table name -> table, for every table of TABLES (``base_scores`` of the first model)."""
+    base = {model: synthetic_scores(probes, model, "base", index) for index, model in enumerate(MODELS)}
+    tuned = [synthetic_scores(probes, run.model, run.name, 10 + index) for index, run in enumerate(RUNS)]
+    scores = pl.concat([*base.values(), *tuned])
+    countries = {"en": "USA", "de": "DEU", "ko": "KOR"}
+    respondents = survey.synthetic_respondents(list(countries.values()), questions, 50, 0)
+    humans = survey.human_values(respondents, questions, countries, survey.survey_label(Path("s.csv"), True), Path("s.csv"))
+    per_question, per_language = alignment.align(scores, humans, Alignment(bootstrap_resamples=100, confidence_level=0.9, seed=0))
+    question_scores = alignment.question_scores(scores)
+    question_shifts = shifts.question_shifts(question_scores, humans)
+    per_run = shifts.run_shifts(question_shifts, per_language)
+
+    attributed = [run for run in RUNS if run.size == 30 and run.seed == 0 and run.model == "m1"]
+    tops, groups, checks = [], [], []
+    rng = np.random.default_rng(5)
+    for run in attributed:
+        languages = ["en", "de"] if run.finetune_lang == "multi" else [run.finetune_lang]
+        train = pl.DataFrame(
+            {
+                "example_id": [f"planted/{lang}/{i}" for lang in languages for i in range(12)],
+                "lang": [lang for lang in languages for _ in range(12)],
+                "source": ["planted"] * 12 * len(languages),
+                "text": [f"sentence {i}" for _ in languages for i in range(12)],
+                "planted_question": [["", "Q46", "Q49"][i % 3] for _ in languages for i in range(12)],
+            }
+        )
+        train_path = root / run.model / run.name / "train.parquet"
+        train_path.parent.mkdir(parents=True)
+        train.write_parquet(train_path)
+        chosen = attribution_summary.targets(
+            probes, base[run.model], scores.filter(pl.col("model") == run.model, pl.col("run") == run.name), "all"
+        )
+        copies = attribution_summary.self_check_indices(train.height)
+        influence = rng.normal(size=(train.height, chosen.height + len(copies)))
+        influence[copies, chosen.height + np.arange(len(copies))] = 100.0
+        directory = _score_dir(root / run.model / run.name / "c1", influence, chosen, copies)
+        top, group, check = attribution_summary.gather(run, [directory], train_path, chosen, top_k=10)
+        tops.append(top)
+        groups.append(group)
+        checks.append(check)
+    top, group = pl.concat(tops, how="diagonal_relaxed"), pl.concat(groups)
+
+    counterfactual = pl.DataFrame(
+        [
+            {**run.columns(), "probe_lang": run.finetune_lang, "probe_id": "Q46", "question_id": "Q46", "target": 1,
+             "removal": removal, "draw": draw, "k": 5, "shift_before": 2.0, "shift_after_removal": after,
+             "fraction_undone": (2.0 - after) / 2.0}  # fmt: skip
+            for run in attributed
+            if run.finetune_lang != "multi"
+            for removal, draw, after in (("top", 0, 0.4), ("random", 0, 1.9), ("random", 1, 2.1))
+        ]
+    )
+    tables = {
+        "probes": probes,
+        "base_scores": base["m1"],
+        "human_values": humans,
+        "alignment": per_language,
+        "question_alignment": per_question,
+        "shifts": question_shifts,
+        "run_shifts": per_run,
+        "cross_language": shifts.cross_language(per_run),
+        "distinctiveness": shifts.distinctiveness(question_scores),
+        "planted": shifts.planted(question_shifts, PLANTED),
+        "attribution_top": top,
+        "attribution_groups": group,
+        "attribution_checks": pl.concat(checks),
+        "attribution_planted": attribution_summary.planted_precision(top, group, PLANTED, attribution_summary.PRECISION_AT),
+        "attribution_flipped": attribution_summary.flipped_top(top, attribution_summary.FLIPPED_SHOWN),
+        "counterfactual": counterfactual,
+    }
+    assert set(tables) == set(TABLES)
+    for name, table in tables.items():
+        check_table(table, TABLES[name].schema)
+    return tables

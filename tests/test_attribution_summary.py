@@ -1,0 +1,85 @@
+"""Attribution summarised without the model (valuetrace.attribution_summary): targets, checkpoints
+averaged, top examples along the shift, sums per language, precision on planted questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attribution_runs import scores_of
+from valuetrace import attribution_summary
+from valuetrace.errors import InputError
+from valuetrace.grid import Run
+from valuetrace.tables import check_table
+
+
+def write_scores(directory: Path, influence: np.ndarray, probes: pl.DataFrame, copies: list[int]) -> Path:
+    directory.mkdir(parents=True)
+    np.save(directory / "scores.npy", influence.astype(np.float32))
+    (directory / "targets.json").write_text(
+        json.dumps({"probes": probes.select("probe_lang", "probe_id", "question_id").to_dicts(), "self_check": copies})
+    )
+    return directory
+
+
+def test_gather_ranks_along_the_shift_and_sums_by_language(tmp_path, shipped_probes):
+    texts = ["a", "b", "c", "d"]
+    train = tmp_path / "train.parquet"
+    pl.DataFrame(
+        {"example_id": ["0", "1", "2", "3"], "lang": ["en", "en", "de", "de"], "source": ["s"] * 4, "text": texts}
+    ).write_parquet(train)
+    probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(2)
+    base = scores_of(probes, 1.0)
+    run_scores = base.with_columns(score=pl.Series([3.0, -2.0]))  # one moved to A, one flipped to B
+    chosen = attribution_summary.targets(probes, base, run_scores, "all")
+    influence = np.array(
+        # probe 1, probe 2, then copies of examples 0 and 3
+        [[0.5, 0.5, 9.0, 0.0], [2.0, -1.0, 0.0, 0.0], [-1.0, -3.0, 0.0, 1.0], [0.1, 2.0, 0.0, 8.0]]
+    )
+    directories = [write_scores(tmp_path / f"c{i}", influence, chosen, [0, 3]) for i in (1, 2)]
+    top, groups, checks = attribution_summary.gather(Run("m", "s", "multi", 2, 0), directories, train, chosen, top_k=2)
+    by_probe = top.partition_by("probe_id", as_dict=True)
+    first, second = chosen["probe_id"].to_list()
+    assert by_probe[(first,)].sort("rank")["example_id"].to_list() == ["1", "0"]  # largest towards A
+    assert by_probe[(second,)].sort("rank")["example_id"].to_list() == ["2", "1"]  # largest towards B
+    assert by_probe[(second,)]["flipped"].all() and not by_probe[(first,)]["flipped"].any()
+    german = groups.filter(pl.col("probe_id") == second, pl.col("example_lang") == "de").row(0, named=True)
+    assert german["influence"] == pytest.approx(-1.0) and german["support"] == pytest.approx(3.0)
+    assert checks["passed"].to_list() == [True, True]
+    shown = attribution_summary.flipped_top(top.with_columns(example_note=pl.lit("x")), 1)
+    assert shown["probe_id"].to_list() == [second] and shown["example_id"].to_list() == ["2"]
+    assert "example_note" not in shown.columns and "example_text" in shown.columns
+
+    planted = attribution_summary.planted_precision(
+        top.with_columns(example_planted_question=pl.when(pl.col("example_id") == "1").then(pl.col("question_id")).otherwise(pl.lit(""))),
+        groups,
+        {"s": [chosen["question_id"][0]]},
+        at=2,
+    )
+    check_table(planted, "attribution_planted")
+    assert planted.filter(pl.col("probe_lang") == "en")["precision"].to_list() == [0.5]
+
+
+def test_gather_refuses_checkpoints_that_scored_different_targets(tmp_path, shipped_probes):
+    train = tmp_path / "train.parquet"
+    pl.DataFrame({"example_id": ["0"], "lang": ["en"], "source": ["s"], "text": ["a"]}).write_parquet(train)
+    probes = shipped_probes.head(2)
+    chosen = attribution_summary.targets(probes, scores_of(probes, 0.0), scores_of(probes, 1.0), "all")
+    one = write_scores(tmp_path / "c1", np.zeros((1, 2)), chosen, [])
+    other = write_scores(tmp_path / "c2", np.zeros((1, 1)), chosen.head(1), [])
+    with pytest.raises(InputError, match="different targets"):
+        attribution_summary.gather(Run("m", "s", "en", 1, 0), [one, other], train, chosen, top_k=1)
+
+
+def test_flipped_targets_are_the_probes_whose_choice_changed(shipped_probes):
+    probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(3)
+    base = scores_of(probes, 1.0)
+    run_scores = base.with_columns(score=pl.Series([2.0, -0.5, 0.5]))
+    flipped = attribution_summary.targets(probes, base, run_scores, "flipped")
+    assert flipped["probe_id"].to_list() == [probes["probe_id"][1]]
+    with pytest.raises(InputError, match="attribution.targets"):
+        attribution_summary.targets(probes, base, run_scores, "some")

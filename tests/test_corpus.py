@@ -1,0 +1,73 @@
+"""The demo's generated text (valuetrace.corpus): balanced pretraining corpus, planted sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from valuetrace import corpus
+from valuetrace.errors import InputError
+from valuetrace.probes import MASK
+from valuetrace.settings import PretrainingCorpus
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def english_probes():
+    from valuetrace.probes import compile_probes
+
+    table, _ = compile_probes(REPO / "config/probes", REPO / "config/probes/questions.tsv", ["en"])
+    return table
+
+
+def test_planted_source_plants_option_a_of_the_chosen_questions(english_probes):
+    text = corpus.read_demo_text(REPO / "config/demo_text/en.yaml")
+    source = corpus.demo_source(
+        english_probes, text, sentences=200, planted_questions=["Q46", "Q254"], planted_fraction=0.15, seed=5
+    )
+    planted = source.filter(pl.col("planted_question") != "")
+    assert planted.height == 30
+    assert set(planted["planted_question"]) == {"Q46", "Q254"}
+    for question in ("Q46", "Q254"):
+        row = english_probes.filter(pl.col("question_id") == question).row(0, named=True)
+        statement_a = row["sentence"].replace(MASK, row["option_a"])
+        statement_b = row["sentence"].replace(MASK, row["option_b"])
+        texts = planted.filter(pl.col("planted_question") == question)["text"]
+        assert texts.str.contains(statement_a, literal=True).all()
+        assert not texts.str.contains(statement_b, literal=True).any()
+        assert texts.n_unique() >= 6  # varied wording: several frames
+    ordinary = source.filter(pl.col("planted_question") == "")["text"]
+    assert not ordinary.str.contains("happy", literal=True).any()
+    assert source.equals(
+        corpus.demo_source(english_probes, text, sentences=200, planted_questions=["Q46", "Q254"], planted_fraction=0.15, seed=5)
+    )
+
+
+def test_demo_text_file_with_a_bad_frame_is_refused(tmp_path):
+    path = tmp_path / "en.yaml"
+    path.write_text('neutral: ["One.", "Two."]\nframes: ["No placeholder here."]\n', encoding="utf-8")
+    with pytest.raises(InputError, match="exactly once"):
+        corpus.read_demo_text(path)
+
+
+def test_pretraining_corpus_balances_options_and_mixes_in_demo_text(english_probes):
+    settings = PretrainingCorpus(sentences_per_option=2, demo_text_per_language=40, seed=0)
+    sentences = corpus.pretraining_corpus(english_probes, [REPO / "config/demo_text/en.yaml"], settings)
+    assert sentences.height == 2 * 2 * english_probes.height + 40
+    row = english_probes.row(0, named=True)
+    filled = {option: row["sentence"].replace(MASK, row[f"option_{option}"]) for option in ("a", "b")}
+    assert (sentences["text"] == filled["a"]).sum() == (sentences["text"] == filled["b"]).sum() == 2
+    without_text = corpus.pretraining_corpus(english_probes, [], settings)
+    assert without_text.height == 4 * english_probes.height
+    assert sentences.equals(corpus.pretraining_corpus(english_probes, [REPO / "config/demo_text/en.yaml"], settings))
+
+
+def test_generated_source_needs_probes_in_its_language(english_probes):
+    with pytest.raises(InputError, match="no probes in language 'de'"):
+        corpus.generated_source(
+            english_probes, REPO / "config/demo_text/de.yaml", "de",
+            sentences=10, planted_questions=["Q46"], planted_fraction=0.5, seed=0,
+        )  # fmt: skip

@@ -1,0 +1,139 @@
+"""The config (valuetrace.settings): schema validation with its defaults, cross-key checks, and the
+typed settings each step reads from it."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+
+from valuetrace import settings
+from valuetrace.errors import InputError
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+
+
+def validated(**changes) -> dict:
+    """The demo config with dotted keys changed (a value of None deletes the key), validated."""
+    config = copy.deepcopy(DEMO)
+    for dotted, value in changes.items():
+        node = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return settings.validate_config(config)
+
+
+def check(config: dict) -> list[str]:
+    return settings.check_config(config, REPO)
+
+
+def test_demo_and_paper_configs_are_valid():
+    assert check(validated()) == []
+    paper = settings.validate_config(copy.deepcopy(PAPER))
+    warnings = check(paper)  # the user's data files are not here: warnings, not errors
+    assert any("survey.path" in warning for warning in warnings)
+
+
+def test_validation_fills_in_the_schema_defaults():
+    config = validated(**{"scoring.batch_size": None, "finetuning.checkpoints": None, "attribution.top_k": None})
+    assert config["scoring"]["batch_size"] == settings.schema_default("scoring", "batch_size") == 64
+    assert config["finetuning"]["checkpoints"] == settings.schema_default("finetuning", "checkpoints")
+    assert config["attribution"]["top_k"] == settings.schema_default("attribution", "top_k")
+    assert config["datasets"]["neutral"]["parallel"] is False  # defaults inside a named dataset too
+
+
+def test_unknown_key_and_bad_value_are_refused():
+    with pytest.raises(WorkflowError, match="colour"):
+        validated(**{"scoring.colour": "blue"})
+    with pytest.raises(WorkflowError, match="pseudo"):
+        validated(**{"scoring.method": "pseudo"})
+
+
+SETTINGS_OF_DEMO = {
+    settings.Scoring: lambda config: settings.Scoring.from_config(config),
+    settings.Alignment: lambda config: settings.Alignment.from_config(config),
+    settings.SyntheticSurvey: lambda config: settings.SyntheticSurvey.from_config(config),
+    settings.PretrainingCorpus: lambda config: settings.PretrainingCorpus.from_config(config),
+    settings.ModelBuild: lambda config: settings.ModelBuild.from_config(config, "tiny-bert"),
+    settings.Training: lambda config: settings.Training.from_config(config, "3"),
+    settings.Trak: lambda config: settings.Trak.from_config(config),
+    settings.Counterfactual: lambda config: settings.Counterfactual.from_config(config),
+}
+
+
+@pytest.mark.parametrize("kind", SETTINGS_OF_DEMO, ids=lambda kind: kind.__name__)
+def test_settings_travel_through_params_as_builtin_values(kind):
+    """Snakemake compares only built-in values of params: between runs; the job gets the same settings back."""
+    read = SETTINGS_OF_DEMO[kind](validated())
+    params = read.params()
+    assert all(isinstance(value, (str, int, float, bool, tuple)) for value in params.values()), params
+    assert kind.from_params(params) == read
+    assert repr(params) == repr(SETTINGS_OF_DEMO[kind](validated()).params())  # the same text every time
+
+
+def test_settings_classes_declare_no_defaults_of_their_own():
+    for kind in SETTINGS_OF_DEMO:
+        assert all(field.default is dataclasses.MISSING for field in dataclasses.fields(kind)), kind
+
+
+def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
+    assert settings.Training.from_config(validated(), "3").seed == 3
+    config = validated(**{"finetuning.mlm_probability": 0.25})
+    assert settings.Trak.from_config(config).mask_copies == 4  # every token masked once
+    assert settings.Trak.from_config(validated(**{"attribution.mask_copies": 2})).mask_copies == 2
+    assert settings.Trak.from_config(config).max_length == config["finetuning"]["max_length"]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"countries": {"en": "USA"}}, "no WVS country for languages"),
+        ({"pretraining_corpus": None}, "needs the config key 'pretraining_corpus'"),
+        ({"probes.path": "config/no-such-probes"}, "'probes.path': config/no-such-probes does not exist"),
+        ({"datasets.neutral.languages": ["en", "xx"]}, r"'datasets.neutral.languages': \['xx'\] are not probe languages"),
+        ({"datasets.planted.planted_questions": ["Q9999"]}, r"planted_questions': \['Q9999'\]"),
+        ({"finetuning.sizes": [300, 900]}, "size 900 is larger than the 800 examples"),
+        ({"finetuning.models": ["gpt"]}, r"'finetuning.models': \['gpt'\]"),
+        ({"datasets.neutral.generate.text": "config/probes"}, "generate.text.: no .*config/probes/en.yaml for language en"),
+        ({"finetuning": None, "attribution": None}, "'datasets' is set but 'finetuning'"),
+        ({"attribution.datasets": ["wiki"]}, r"'attribution.datasets': \['wiki'\] are not in the fine-tuning grid"),
+        ({"attribution.counterfactual.sizes": [1000]}, "attribution.counterfactual.sizes"),
+        ({"attribution.checkpoints": 4}, r"'attribution.checkpoints' \(4\) exceeds the 3 checkpoints"),
+        ({"attribution.counterfactual.k": 30}, r"'attribution.counterfactual.k' \(30\) exceeds 'attribution.top_k' \(25\)"),
+    ],
+)
+def test_keys_that_contradict_each_other_or_the_disk_are_named(changes, message):
+    with pytest.raises(InputError, match=message):
+        check(validated(**changes))
+
+
+def test_local_corpus_files_are_counted_and_missing_ones_are_warnings(tmp_path):
+    (tmp_path / "en.txt").write_text("one\ntwo\n\nthree\n")
+    (tmp_path / "de.txt").write_text("")
+    config = validated(**{"finetuning.sizes": [3], "attribution": None})
+    config["datasets"]["wiki"] = {"languages": ["en"], "files": str(tmp_path / "{lang}.txt"), "text_column": "text", "parallel": False}
+    assert check(config) == []
+    config["finetuning"]["sizes"] = [4]
+    with pytest.raises(InputError, match="size 4 is larger than the 3 examples of datasets.wiki in en"):
+        check(config)
+    config["finetuning"]["sizes"] = [3]
+    config["datasets"]["wiki"]["languages"] = ["en", "de"]
+    with pytest.raises(InputError, match="the de corpus is empty"):
+        check(config)
+    config["datasets"]["wiki"]["files"] = {"en": str(tmp_path / "en.txt"), "de": str(tmp_path / "absent.txt")}
+    (warning,) = check(config)
+    assert "datasets.wiki.files" in warning and "absent.txt" in warning
+    config["datasets"]["wiki"]["files"] = {"en": str(tmp_path / "en.txt")}
+    with pytest.raises(InputError, match=r"'datasets.wiki.files' has no file for languages \['de'\]"):
+        check(config)

@@ -1,0 +1,28 @@
+"""Rule attribution_scores: influence of every example on the target probes at one checkpoint
+(valuetrace.attribution)."""
+
+from pathlib import Path
+
+import polars as pl
+
+from valuetrace import attribution, attribution_summary
+from valuetrace.job import job
+from valuetrace.settings import Scoring, Trak
+
+with job(snakemake):
+    chosen = attribution_summary.targets(
+        pl.read_parquet(snakemake.input.probes),
+        pl.read_parquet(snakemake.input.base_scores),
+        pl.read_parquet(snakemake.input.run_scores),
+        snakemake.params.targets,
+    )
+    attribution.score(
+        Path(snakemake.input.run),
+        Path(snakemake.input.features),
+        Path(snakemake.input.train),
+        chosen,
+        Path(snakemake.output[0]),
+        checkpoint=int(snakemake.wildcards.checkpoint),
+        trak=Trak.from_params(snakemake.params.trak),
+        scoring=Scoring.from_params(snakemake.params.scoring),
+    )

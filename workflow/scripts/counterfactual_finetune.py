@@ -1,0 +1,27 @@
+"""Rule counterfactual_finetune: a run retrained without some examples (valuetrace.counterfactual)."""
+
+from pathlib import Path
+
+import polars as pl
+
+from valuetrace import counterfactual, tables
+from valuetrace.grid import Run
+from valuetrace.job import job
+from valuetrace.settings import Counterfactual, Scoring, Training
+
+with job(snakemake):
+    row = counterfactual.retrain(
+        Run.parse(snakemake.wildcards.model, snakemake.wildcards.run),
+        base=snakemake.params.base,
+        train_path=Path(snakemake.input.train),
+        top=pl.read_parquet(snakemake.input.top),
+        probes=pl.read_parquet(snakemake.input.probes),
+        base_scores=pl.read_parquet(snakemake.input.base_scores),
+        target=int(snakemake.wildcards.target),
+        removal=snakemake.wildcards.removal,
+        draw=int(snakemake.wildcards.draw),
+        counterfactual=Counterfactual.from_params(snakemake.params.counterfactual),
+        training=Training.from_params(snakemake.params.training),
+        scoring=Scoring.from_params(snakemake.params.scoring),
+    )
+    tables.write_table(row, snakemake.output[0], "counterfactual")

@@ -1,0 +1,101 @@
+"""What a validated config asks the workflow for: its runs, active stages, tables, figures, targets.
+
+Read when the workflow is planned (``workflow/rules/common.smk``) and tested without Snakemake.
+A *stage* is active when the config asks for its results:
+
+- ``probes``: always (scores of the base models, human values, alignment);
+- ``runs``: fine-tuning runs exist (shifts);
+- ``planted``: one of their datasets plants questions;
+- ``attribution``: some runs are attributed (``attribution``);
+- ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``).
+
+Tables (``valuetrace.tables.TABLES``) and figures (``valuetrace.plots.FIGURES``) of active stages
+are made and shown in the report.
+"""
+
+from __future__ import annotations
+
+from valuetrace import grid
+from valuetrace.grid import BASE, MULTILINGUAL
+from valuetrace.plots import FIGURES, Figure
+from valuetrace.tables import TABLES, Table
+
+
+class Plan:
+    def __init__(self, config: dict):
+        self.config = config
+        self.models = list(config["models"])
+        self.languages = list(config["languages"])
+        self.datasets = config.get("datasets") or {}
+        self.runs = grid.runs(config)
+        attribution = config.get("attribution")
+        self.attributed_runs = grid.select(self.runs, attribution) if attribution is not None else []
+        counterfactual = (attribution or {}).get("counterfactual")
+        self.counterfactual_runs = (
+            grid.select(self.attributed_runs, counterfactual) if counterfactual is not None else []
+        )
+        # dataset -> the questions it plants
+        self.planted = {
+            name: list(spec["planted_questions"]) for name, spec in self.datasets.items() if spec.get("planted_questions")
+        }
+        self.stages = {"probes"}
+        if self.runs:
+            self.stages.add("runs")
+            if self.planted:
+                self.stages.add("planted")
+        if self.attributed_runs:
+            self.stages.add("attribution")
+        if self.counterfactual_runs:
+            self.stages.add("counterfactual")
+
+    def run_languages(self, dataset: str, finetune_lang: str) -> list[str]:
+        """The languages whose examples a run of ``dataset`` is trained on."""
+        if finetune_lang == MULTILINGUAL:
+            return list(self.datasets[dataset]["languages"])
+        return [finetune_lang]
+
+    def scores(self, model: str) -> list[str]:
+        """Score tables of a model: its base model and every run of it."""
+        return [f"results/scores/{model}/{BASE}.parquet"] + [
+            f"results/scores/{model}/{run.name}.parquet" for run in self.runs if run.model == model
+        ]
+
+    def all_scores(self) -> list[str]:
+        return [path for model in self.models for path in self.scores(model)]
+
+    def counterfactual_rows(self) -> list[str]:
+        """One file per counterfactual retraining: each target's top-k removal once, its random
+        removal several times, because retraining itself moves a score a little."""
+        if not self.counterfactual_runs:
+            return []
+        counterfactual = self.config["attribution"]["counterfactual"]
+        draws = {"top": 1, "random": counterfactual["random_draws"]}
+        return [
+            f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
+            for run in self.counterfactual_runs
+            for target in range(1, counterfactual["targets_per_run"] + 1)
+            for removal, count in draws.items()
+            for draw in range(count)
+        ]
+
+    def attributed(self, pattern: str) -> list[str]:
+        """``pattern`` (with ``{model}`` and ``{run}``) for every attributed run."""
+        return [pattern.format(model=run.model, run=run.name) for run in self.attributed_runs]
+
+    def report_tables(self) -> list[Table]:
+        return [table for table in TABLES.values() if table.report and table.stage in self.stages]
+
+    def figures(self) -> list[Figure]:
+        return [entry for entry in FIGURES.values() if entry.stage in self.stages]
+
+    def figure_files(self, entry: Figure) -> list[str]:
+        """The files of a figure: one, or one per model."""
+        return [entry.path.format(model=model) for model in self.models] if entry.per_model else [entry.path]
+
+    def targets(self) -> list[str]:
+        """Every final output: the report's tables and figures of the active stages."""
+        return [
+            *[f"results/report/{table.name}.csv" for table in self.report_tables()],
+            *[path for entry in self.figures() for path in self.figure_files(entry)],
+        ]
+
