@@ -2,19 +2,13 @@
 
 from pathlib import Path
 
-import polars as pl
-
 from valuetrace import attribution_summary, tables
 from valuetrace.grid import Run
 from valuetrace.job import job
 
 with job(snakemake):
-    chosen = attribution_summary.targets(
-        pl.read_parquet(snakemake.input.probes),
-        pl.read_parquet(snakemake.input.base_scores),
-        pl.read_parquet(snakemake.input.run_scores),
-        snakemake.params.targets,
-    )
+    inputs = snakemake.input
+    chosen = attribution_summary.read_targets(inputs.probes, inputs.base_scores, inputs.run_scores, snakemake.params.targets)
     top, groups, checks = attribution_summary.gather(
         Run.parse(snakemake.wildcards.model, snakemake.wildcards.run),
         [Path(directory) for directory in snakemake.input.scores],

@@ -3,19 +3,13 @@
 
 from pathlib import Path
 
-import polars as pl
-
 from valuetrace import attribution, attribution_summary
 from valuetrace.job import job
 from valuetrace.settings import Scoring, Trak
 
 with job(snakemake):
-    chosen = attribution_summary.targets(
-        pl.read_parquet(snakemake.input.probes),
-        pl.read_parquet(snakemake.input.base_scores),
-        pl.read_parquet(snakemake.input.run_scores),
-        snakemake.params.targets,
-    )
+    inputs = snakemake.input
+    chosen = attribution_summary.read_targets(inputs.probes, inputs.base_scores, inputs.run_scores, snakemake.params.targets)
     attribution.score(
         Path(snakemake.input.run),
         Path(snakemake.input.features),

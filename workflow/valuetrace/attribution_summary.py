@@ -52,6 +52,11 @@ def targets(probes: pl.DataFrame, base_scores: pl.DataFrame, run_scores: pl.Data
     return chosen.sort(PROBE_KEY)
 
 
+def read_targets(probes: Path, base_scores: Path, run_scores: Path, which: str) -> pl.DataFrame:
+    """:func:`targets` from the probe table and the score tables of the base model and the run."""
+    return targets(pl.read_parquet(probes), pl.read_parquet(base_scores), pl.read_parquet(run_scores), which)
+
+
 def self_check_indices(n_train: int) -> list[int]:
     """Training examples whose copies are scored as extra targets (spread over the set)."""
     return np.unique(np.linspace(0, n_train - 1, SELF_CHECK_COPIES).round().astype(int)).tolist()

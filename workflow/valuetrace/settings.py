@@ -23,7 +23,7 @@ import dataclasses
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -55,7 +55,12 @@ def validate_config(config: dict) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Base of the settings classes: a frozen record of the config keys one step depends on."""
+    """Base of the settings classes: a frozen record of the config keys one step depends on.
+
+    A class read from one section of the config names it in ``SECTION`` (its keys from the top).
+    """
+
+    SECTION: ClassVar[tuple[str, ...]] = ()
 
     def params(self) -> dict:
         """The settings as built-in values, for a rule's ``params:``."""
@@ -64,6 +69,13 @@ class Settings:
     @classmethod
     def from_params(cls, values: dict):
         return cls(**values)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        section = config
+        for key in cls.SECTION:
+            section = section[key]
+        return cls._pick(section)
 
     @classmethod
     def _pick(cls, section: dict, **derived):
@@ -99,51 +111,43 @@ class ModelBuild(Settings):
 class PretrainingCorpus(Settings):
     """The demo's generated pretraining text (``pretraining_corpus``)."""
 
+    SECTION = ("pretraining_corpus",)
+
     sentences_per_option: int
     demo_text_per_language: int
     seed: int
-
-    @classmethod
-    def from_config(cls, config: dict) -> "PretrainingCorpus":
-        return cls._pick(config["pretraining_corpus"])
 
 
 @dataclasses.dataclass(frozen=True)
 class Scoring(Settings):
     """How probes are scored (``scoring``)."""
 
+    SECTION = ("scoring",)
+
     method: str
     batch_size: int
     max_length: int
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Scoring":
-        return cls._pick(config["scoring"])
 
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticSurvey(Settings):
     """The synthetic stand-in for the WVS-7 file (``survey.synthetic``)."""
 
+    SECTION = ("survey", "synthetic")
+
     respondents_per_country: int
     seed: int
-
-    @classmethod
-    def from_config(cls, config: dict) -> "SyntheticSurvey":
-        return cls._pick(config["survey"]["synthetic"])
 
 
 @dataclasses.dataclass(frozen=True)
 class Alignment(Settings):
     """Bootstrap intervals of agreement and correlation (``alignment``)."""
 
+    SECTION = ("alignment",)
+
     bootstrap_resamples: int
     confidence_level: float
     seed: int
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Alignment":
-        return cls._pick(config["alignment"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,12 +201,11 @@ class Trak(Settings):
 class Counterfactual(Settings):
     """Retraining without attributed examples (``attribution.counterfactual``)."""
 
+    SECTION = ("attribution", "counterfactual")
+
     k: int
     seed: int
 
-    @classmethod
-    def from_config(cls, config: dict) -> "Counterfactual":
-        return cls._pick(config["attribution"]["counterfactual"])
 
 
 def check_config(config: dict, base: Path) -> list[str]:
