@@ -64,7 +64,7 @@ def read_local(path: Path, text_column: str, id_column: str | None) -> pl.DataFr
             raise InputError(f"{path}: unknown format {path.suffix!r} (use .txt, .tsv, .csv or .parquet)")
     except (pl.exceptions.PolarsError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read it ({error})") from error
-    return _normalise(frame, text_column, id_column, str(path))
+    return normalise(frame, text_column, id_column, str(path))
 
 
 def read_hub(name: str, config_name: str | None, split: str, text_column: str, id_column: str | None, where: str) -> pl.DataFrame:
@@ -75,10 +75,12 @@ def read_hub(name: str, config_name: str | None, split: str, text_column: str, i
         dataset = load_dataset(name, config_name, split=split)
     except Exception as error:  # datasets raises many types for a missing name, config or split
         raise InputError(f"{where}: cannot load dataset {name!r} ({config_name}, split {split}): {error}") from error
-    return _normalise(dataset.to_polars(), text_column, id_column, where)
+    return normalise(dataset.to_polars(), text_column, id_column, where)
 
 
-def _normalise(frame: pl.DataFrame, text_column: str, id_column: str | None, where: str) -> pl.DataFrame:
+def normalise(frame: pl.DataFrame, text_column: str, id_column: str | None, where: str) -> pl.DataFrame:
+    """A source's table as every source type returns it: ``item_id`` (the id column, or the row
+    number), ``text`` (stripped; empty rows dropped) and the other columns as string metadata."""
     text = _field(frame, text_column, where).str.strip_chars()
     item_id = (
         _field(frame, id_column, where)
