@@ -31,8 +31,10 @@ from workflow_runs import CompletedRun, small_config, snakemake
 torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parent.parent
-PROBES_DIR = REPO / "config" / "probes"
-QUESTIONS = PROBES_DIR / "questions.tsv"
+PROBES_DIR = REPO / "config" / "probes" / "demo"
+KEY = REPO / "config" / "probes" / "wvs7_key.tsv"
+HOFSTEDE_DIR = REPO / "config" / "probes" / "hofstede"
+HOFSTEDE_KEY = REPO / "config" / "probes" / "hofstede_key.tsv"
 
 # Latin (en, vi), Bengali, Greek, Persian and Urdu (Arabic script), Korean, Serbian Cyrillic.
 SHIPPED_LANGUAGES = ["en", "bn", "el", "fa", "ko", "sr", "ur", "vi"]
@@ -47,8 +49,16 @@ TINY_SIZES = dict(hidden_size=32, layers=1, heads=2, intermediate_size=64, max_l
 @lru_cache(maxsize=None)
 def compiled_probes(languages: tuple[str, ...]) -> pl.DataFrame:
     """The shipped probe table for ``languages`` (cached: compiling is pure)."""
-    table, skipped = compile_probes(PROBES_DIR, QUESTIONS, list(languages))
+    table, skipped = compile_probes(PROBES_DIR, KEY, list(languages))
     assert not skipped, f"the shipped probes have defective rows: {skipped}"
+    return table
+
+
+@lru_cache(maxsize=None)
+def compiled_hofstede_probes(languages: tuple[str, ...]) -> pl.DataFrame:
+    """The shipped VSM 2013 probes for ``languages`` (en, de, id, ko, tr have them)."""
+    table, skipped = compile_probes(HOFSTEDE_DIR, HOFSTEDE_KEY, list(languages), probe_set="hofstede")
+    assert not skipped, f"the shipped VSM probes have defective rows: {skipped}"
     return table
 
 

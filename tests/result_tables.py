@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace import alignment, attribution_summary, shifts, survey
+from valuetrace import alignment, attribution_summary, hofstede, key, shifts, survey
 from valuetrace.grid import Run
 from valuetrace.probes import choice
 from valuetrace.settings import Alignment
@@ -28,7 +28,7 @@ def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> p
     rng = np.random.default_rng(seed)
     logprob_a = -rng.uniform(0.1, 8, probes.height)
     logprob_b = -rng.uniform(0.1, 8, probes.height)
-    return probes.select("probe_lang", "probe_id", "question_id").with_columns(
+    return probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_columns(
         model=pl.lit(model), run=pl.lit(run), scoring_method=pl.lit("joint"),
         logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
         score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
@@ -43,18 +43,24 @@ def _score_dir(directory: Path, influence: np.ndarray, chosen: pl.DataFrame, cop
     return directory
 
 
-def result_tables(probes: pl.DataFrame, questions: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
-    """Table name -> table, for every table of TABLES (``base_scores`` of the first model)."""
+def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
+    """Table name -> table, for every table of TABLES (``base_scores`` of the first model), from a
+    probe table of WVS and VSM probes in en, de and ko."""
     base = {model: synthetic_scores(probes, model, "base", index) for index, model in enumerate(MODELS)}
     tuned = [synthetic_scores(probes, run.model, run.name, 10 + index) for index, run in enumerate(RUNS)]
     scores = pl.concat([*base.values(), *tuned])
     countries = {"en": "USA", "de": "DEU", "ko": "KOR"}
-    respondents = survey.synthetic_respondents(list(countries.values()), questions, 50, 0)
-    humans = survey.human_values(respondents, questions, countries, survey.survey_label(Path("s.csv"), True), Path("s.csv"))
-    per_question, per_language = alignment.align(scores, humans, Alignment(bootstrap_resamples=100, confidence_level=0.9, seed=0))
-    question_scores = alignment.question_scores(scores)
-    question_shifts = shifts.question_shifts(question_scores, humans)
-    per_run = shifts.run_shifts(question_shifts, per_language)
+    wvs_items = key.items(probes.filter(pl.col("probe_set") == "wvs"))
+    respondents = survey.synthetic_respondents(list(countries.values()), wvs_items, 50, 0)
+    humans = survey.human_values(respondents, wvs_items, countries, survey.survey_label(Path("s.csv"), True), Path("s.csv"))
+    per_probe, per_language = alignment.align(scores, humans, Alignment(bootstrap_resamples=100, confidence_level=0.9, seed=0))
+    probe_scores = alignment.survey_scores(scores)
+    probe_shifts = shifts.probe_shifts(probe_scores, humans)
+    per_run = shifts.run_shifts(probe_shifts, per_language)
+    indices, hofstede_agreement = hofstede.compare(
+        hofstede.indices(hofstede.item_means(scores, probes)),
+        hofstede.synthetic_country_scores(list(countries.values()), 1), countries, "SYNTHETIC",
+    )  # fmt: skip
 
     attributed = [run for run in RUNS if run.size == 30 and run.seed == 0 and run.model == "m1"]
     tops, groups, checks = [], [], []
@@ -73,8 +79,9 @@ def result_tables(probes: pl.DataFrame, questions: pl.DataFrame, root: Path) -> 
         train_path = root / run.model / run.name / "train.parquet"
         train_path.parent.mkdir(parents=True)
         train.write_parquet(train_path)
+        wvs = probes.filter(pl.col("probe_set") == "wvs")
         chosen = attribution_summary.targets(
-            probes, base[run.model], scores.filter(pl.col("model") == run.model, pl.col("run") == run.name), "all"
+            wvs, base[run.model], scores.filter(pl.col("model") == run.model, pl.col("run") == run.name), "all"
         )
         copies = attribution_summary.self_check_indices(train.height)
         influence = rng.normal(size=(train.height, chosen.height + len(copies)))
@@ -101,18 +108,21 @@ def result_tables(probes: pl.DataFrame, questions: pl.DataFrame, root: Path) -> 
         "base_scores": base["m1"],
         "human_values": humans,
         "alignment": per_language,
-        "question_alignment": per_question,
-        "shifts": question_shifts,
+        "probe_alignment": per_probe,
+        "paper_subset": alignment.paper_subset(probes, humans, ["de", "en", "ko"]),
+        "shifts": probe_shifts,
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),
-        "distinctiveness": shifts.distinctiveness(question_scores),
-        "planted": shifts.planted(question_shifts, PLANTED),
+        "distinctiveness": shifts.distinctiveness(probe_scores),
+        "planted": shifts.planted(probe_shifts, PLANTED),
         "attribution_top": top,
         "attribution_groups": group,
         "attribution_checks": pl.concat(checks),
         "attribution_planted": attribution_summary.planted_precision(top, group, PLANTED, attribution_summary.PRECISION_AT),
         "attribution_flipped": attribution_summary.flipped_top(top, attribution_summary.FLIPPED_SHOWN),
         "counterfactual": counterfactual,
+        "hofstede_indices": indices,
+        "hofstede_alignment": hofstede_agreement,
     }
     assert set(tables) == set(TABLES)
     for name, table in tables.items():

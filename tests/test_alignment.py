@@ -23,11 +23,13 @@ def scores_table(model: str, lang: str, scores: dict[str, float], method: str = 
         {
             "model": model,
             "run": "base",
+            "probe_set": "wvs",
             "probe_lang": lang,
             "probe_id": probe_ids,
             "question_id": [p.rstrip("abcdefgh") for p in probe_ids],
             "scoring_method": method,
             "score": [float(scores[p]) for p in probe_ids],
+            "choice": ["A" if scores[p] > 0 else "B" for p in probe_ids],
         }
     )
 
@@ -37,7 +39,7 @@ def humans_table(lang: str, country: str, human: dict[str, float], survey_data: 
         {
             "probe_lang": lang,
             "country": country,
-            "question_id": list(human),
+            "probe_id": list(human),
             "human_score": [float(v) for v in human.values()],
             "human_choice": ["A" if v > 0 else "B" for v in human.values()],
             "survey_data": survey_data,
@@ -59,14 +61,14 @@ def test_agreement_is_the_hand_counted_share():
     per_question, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", HUMAN))
     assert per_language.height == 1
     row = per_language.row(0, named=True)
-    assert row["n_questions"] == 8
+    assert row["n_probes"] == 8
     assert row["agreement"] == pytest.approx(4 / 8)
     assert (row["model"], row["scoring_method"], row["probe_lang"], row["country"]) == ("m", "joint", "de", "DEU")
     assert row["survey_data"] == "synthetic test"
     assert row["confidence_level"] == 0.9
-    agree = dict(zip(per_question["question_id"], per_question["agree"]))
+    agree = dict(zip(per_question["probe_id"], per_question["agree"]))
     assert {q for q, a in agree.items() if a} == {"Q1", "Q4", "Q6", "Q8"}
-    choice = dict(zip(per_question["question_id"], per_question["choice"]))
+    choice = dict(zip(per_question["probe_id"], per_question["choice"]))
     assert choice == {q: ("A" if s > 0 else "B") for q, s in model.items()}
 
 
@@ -147,23 +149,43 @@ def test_wider_confidence_level_gives_wider_interval():
     assert w["spearman_high"] - w["spearman_low"] > n["spearman_high"] - n["spearman_low"]
 
 
-def test_question_with_several_probes_counts_once_with_mean_score():
-    human = {"Q1": 0.5, "Q106": 0.3, "Q49": -0.6}
-    # Q106a and Q106b average to (2.0 - 1.0) / 2 = 0.5 > 0: choice A, agreeing with the humans.
-    # Counted as two probes, Q106b would disagree and agreement would be 3/4, not 1.
+def test_subitems_of_one_question_are_compared_each_with_its_own_human_value():
+    # Q106a states greater incentives, Q106b more equal incomes: opposite poles, opposite human values.
+    human = {"Q1": 0.5, "Q106a": 0.3, "Q106b": -0.3, "Q49": -0.6}
     model = {"Q1": 1.0, "Q106a": 2.0, "Q106b": -1.0, "Q49": -0.4}
-    per_question, per_language = run(scores_table("m", "bn", model), humans_table("bn", "BGD", human))
-    assert per_question.height == 3
-    q106 = per_question.filter(pl.col("question_id") == "Q106").row(0, named=True)
-    assert q106["score"] == pytest.approx(0.5)
-    assert q106["n_probes"] == 2
-    assert q106["choice"] == "A"
-    assert q106["agree"]
+    per_probe, per_language = run(scores_table("m", "bn", model), humans_table("bn", "BGD", human))
+    assert per_probe.height == 4
+    assert per_probe.filter(pl.col("question_id") == "Q106")["probe_id"].to_list() == ["Q106a", "Q106b"]
     row = per_language.row(0, named=True)
-    assert row["n_questions"] == 3
-    assert row["agreement"] == 1.0
-    # Spearman over the 3 question means (1.0, 0.5, -0.4) vs humans (0.5, 0.3, -0.6): same order.
-    assert row["spearman"] == pytest.approx(1.0)
+    assert row["n_probes"] == 4
+    assert row["agreement"] == 1.0  # averaging 106a and 106b would have mixed two poles
+    assert row["spearman"] == pytest.approx(0.6)  # ranks 3 4 1 2 against 4 3 2 1
+
+
+def test_only_survey_probes_and_the_paper_subset_are_aligned():
+    human = {"Q1": 0.5, "Q4": -0.5, "Q5": 0.2}
+    scores = scores_table("m", "de", {"Q1": 1.0, "Q4": -1.0, "Q5": -1.0})
+    vsm = scores_table("m", "de", {"VSM01": 1.0}).with_columns(probe_set=pl.lit("hofstede"))
+    per_probe, _ = run(pl.concat([scores, vsm]), humans_table("de", "DEU", human))
+    assert set(per_probe["probe_id"]) == {"Q1", "Q4", "Q5"}
+    subset = pl.DataFrame({"probe_id": ["Q1", "Q4", "Q5"], "in_subset": [True, True, False]})
+    per_probe, per_language = alignment.align(
+        scores, humans_table("de", "DEU", human), Alignment(bootstrap_resamples=100, confidence_level=0.9, seed=0), subset
+    )
+    assert set(per_probe["probe_id"]) == {"Q1", "Q4"} and per_language["agreement"].to_list() == [1.0]
+
+
+def test_paper_subset_needs_every_language_and_every_country():
+    probes = pl.DataFrame(
+        {"probe_set": "wvs", "probe_lang": ["de", "tr", "de", "de", "tr"], "probe_id": ["Q1", "Q1", "Q4", "Q5", "Q5"],
+         "question_id": ["Q1", "Q1", "Q4", "Q5", "Q5"]}
+    )  # fmt: skip
+    humans = pl.concat([humans_table("de", "DEU", {"Q1": 0.1, "Q4": 0.2, "Q5": 0.3}), humans_table("tr", "TUR", {"Q1": 0.1})])
+    subset = alignment.paper_subset(probes, humans, ["de", "tr"])
+    rows = {row["probe_id"]: row for row in subset.iter_rows(named=True)}
+    assert rows["Q1"]["in_subset"] and rows["Q1"]["reason"] == ""
+    assert not rows["Q4"]["in_subset"] and rows["Q4"]["reason"] == "a usable probe in 1 of 2 languages"
+    assert not rows["Q5"]["in_subset"] and rows["Q5"]["reason"] == "valid human answers in 1 of 2 countries"
 
 
 def test_models_methods_and_languages_are_kept_apart():
@@ -194,15 +216,15 @@ def test_questions_without_human_value_are_left_out():
     human = {"Q1": 0.5, "Q4": -0.5, "Q5": 0.2}
     model = {"Q1": 1.0, "Q4": -1.0, "Q5": 1.0, "Q999": -3.0}
     per_question, per_language = run(scores_table("m", "de", model), humans_table("de", "DEU", human))
-    assert "Q999" not in set(per_question["question_id"])
-    assert per_language["n_questions"].to_list() == [3]
+    assert "Q999" not in set(per_question["probe_id"])
+    assert per_language["n_probes"].to_list() == [3]
     assert per_language["agreement"].to_list() == [1.0]
 
 
 def test_outputs_match_their_table_schemas():
     scores, humans = noisy_inputs(n=6)
     per_question, per_language = run(scores, humans)
-    tables.check_table(per_question, "question_alignment")
+    tables.check_table(per_question, "probe_alignment")
     tables.check_table(per_language, "alignment")
 
 
@@ -214,13 +236,13 @@ def test_alignment_script_writes_what_align_computes(tmp_path: Path):
     scores.tail(scores.height - 5).write_parquet(halves[1])
     humans.write_parquet(tmp_path / "humans.parquet")
     settings = Alignment(bootstrap_resamples=200, confidence_level=0.9, seed=3)
-    out = {"questions": tmp_path / "q.parquet", "languages": tmp_path / "l.parquet"}
+    out = {"probes": tmp_path / "q.parquet", "languages": tmp_path / "l.parquet"}
     result = run_script(
         "alignment", tmp_path / "alignment.log",
-        input={"scores": halves, "humans": tmp_path / "humans.parquet"}, output=out,
+        input={"scores": halves, "humans": tmp_path / "humans.parquet", "subset": []}, output=out,
         params={"alignment": settings.params()},
     )  # fmt: skip
     assert result.status == 0, result.log
     expected_q, expected_l = alignment.align(scores, humans, settings)
     assert pl.read_parquet(out["languages"]).equals(expected_l)
-    assert pl.read_parquet(out["questions"]).equals(expected_q)
+    assert pl.read_parquet(out["probes"]).equals(expected_q)

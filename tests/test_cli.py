@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from test_probes import ARORA, QUESTIONS, SHIPPED, write_tsv
+from test_probes import ARORA, KEY, SHIPPED, write_tsv
 from valuetrace import cli
 from valuetrace.settings import schema_default
 from valuetrace.tables import check_table
@@ -18,14 +18,14 @@ def test_option_defaults_are_the_config_schema_defaults():
     score = cli.parser().parse_args(["score", "--model", "m", "--model-name", "m", "--probes", "p", "--method", "joint", "--out", "o"])
     assert score.batch_size == schema_default("scoring", "batch_size")
     assert score.max_length == schema_default("scoring", "max_length")
-    compile_ = cli.parser().parse_args(["probes", "compile", "--probes", "p", "--questions", "q", "--languages", "de", "--out", "o"])
+    compile_ = cli.parser().parse_args(["probes", "compile", "--probes", "p", "--key", "k", "--languages", "de", "--out", "o"])
     assert compile_.format == schema_default("probes", "format")
 
 
 def test_cli_compile_writes_validated_table(tmp_path: Path):
     out = tmp_path / "probes.parquet"
     code = cli.main(
-        ["probes", "compile", "--probes", str(SHIPPED), "--questions", str(QUESTIONS),
+        ["probes", "compile", "--probes", str(SHIPPED), "--key", str(KEY),
          "--languages", "de", "vi", "--out", str(out)]
     )
     assert code == 0

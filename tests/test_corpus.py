@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 def english_probes():
     from valuetrace.probes import compile_probes
 
-    table, _ = compile_probes(REPO / "config/probes", REPO / "config/probes/questions.tsv", ["en"])
+    table, _ = compile_probes(REPO / "config/probes/demo", REPO / "config/probes/wvs7_key.tsv", ["en"])
     return table
 
 

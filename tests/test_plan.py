@@ -8,7 +8,7 @@ from valuetrace.plan import Plan
 
 def test_demo_plan_activates_every_stage():
     plan = Plan(validated())
-    assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual"}
+    assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual", "hofstede"}
     # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 1 seed
     assert len(plan.runs) == 16
     assert {run.name for run in plan.attributed_runs} == {f"planted/{lang}/n300_s0" for lang in ("en", "de", "ko", "multi")}
@@ -28,11 +28,11 @@ def test_targets_are_the_report_tables_and_figures_with_one_figure_per_model():
 
 
 def test_stages_not_asked_for_make_no_tables_or_figures():
-    plan = Plan(validated(attribution=None, **{"datasets.planted.planted_questions": None}))
+    plan = Plan(validated(attribution=None, hofstede=None, **{"datasets.planted.planted_questions": None}))
     assert plan.stages == {"probes", "runs"}
     assert "results/figures/planted.png" not in plan.targets()
-    assert not any("attribution" in target or "counterfactual" in target for target in plan.targets())
-    without_runs = Plan(validated(attribution=None, datasets=None, finetuning=None))
+    assert not any(word in target for target in plan.targets() for word in ("attribution", "counterfactual", "hofstede"))
+    without_runs = Plan(validated(attribution=None, hofstede=None, datasets=None, finetuning=None))
     assert without_runs.stages == {"probes"} and without_runs.runs == []
     assert "results/report/shifts.csv" not in without_runs.targets()
     assert without_runs.scores("tiny-bert") == ["results/scores/tiny-bert/base.parquet"]

@@ -8,10 +8,9 @@ import matplotlib.image
 import polars as pl
 import pytest
 
-from conftest import QUESTIONS, compiled_probes
+from conftest import compiled_hofstede_probes, compiled_probes
 from result_tables import result_tables
 from valuetrace import plots
-from valuetrace.probes import read_questions
 from valuetrace.tables import TABLES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,14 +18,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory) -> dict[str, pl.DataFrame]:
-    return result_tables(compiled_probes(("de", "en", "ko")), read_questions(QUESTIONS), tmp_path_factory.mktemp("tables"))
+    languages = ("de", "en", "ko")
+    probes = pl.concat([compiled_probes(languages), compiled_hofstede_probes(languages)])
+    return result_tables(probes, tmp_path_factory.mktemp("tables"))
 
 
 def test_every_figure_reads_known_tables_and_has_a_caption():
     for figure in plots.FIGURES.values():
         assert figure.tables and all(table in TABLES for table in figure.tables)
         assert (REPO / "workflow" / "report" / "figures" / f"{figure.name}.rst").exists(), figure.name
-    assert {figure.stage for figure in plots.FIGURES.values()} <= {"probes", "runs", "planted", "attribution", "counterfactual"}
+    assert {figure.stage for figure in plots.FIGURES.values()} <= {"probes", "runs", "planted", "attribution", "counterfactual", "hofstede"}
     assert plots.FIGURES["scores"].per_model and plots.FIGURES["scores"].path == "results/figures/scores_{model}.png"
     assert not plots.FIGURES["alignment"].per_model
 

@@ -1,4 +1,5 @@
-"""Probe sets: the shipped own-format set, its checks, and the Arora et al. (2023) importer."""
+"""Probe sets (valuetrace.probes): the shipped own-format set, its checks, the Arora et al. (2023)
+importer, and compiling probes against their key."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from valuetrace import probes
 from valuetrace.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / "config" / "probes"
-QUESTIONS = SHIPPED / probes.QUESTIONS_FILE
+SHIPPED = ROOT / "config" / "probes" / "demo"
+KEY = ROOT / "config" / "probes" / "wvs7_key.tsv"
+EXCLUSIONS = ROOT / "config" / "probes" / "arora_excluded.tsv"
 ARORA = Path(__file__).resolve().parent / "fixtures" / "arora"
 LANGUAGES = ["en", "bn", "de", "el", "fa", "id", "ko", "ms", "ro", "sr", "tl", "tr", "ur", "vi"]
-OWN_HEADER = "question_id\tsentence\toption_a\toption_b\n"
+OWN_HEADER = "probe_id\tsentence\toption_a\toption_b\n"
 
 
 @pytest.fixture
@@ -44,7 +46,7 @@ def write_tsv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_shipped_set_compiles_for_all_languages():
-    table, skipped = probes.compile_probes(SHIPPED, QUESTIONS, LANGUAGES)
+    table, skipped = probes.compile_probes(SHIPPED, KEY, LANGUAGES)
     assert skipped == []
     assert table.height == 14 * 27
     counts = dict(table.group_by("probe_lang").len().iter_rows())
@@ -52,11 +54,11 @@ def test_shipped_set_compiles_for_all_languages():
     # Every probe has exactly one mask and two different options.
     assert (table["sentence"].str.count_matches(r"\[MASK\]", literal=False) == 1).all()
     assert (table["option_a"] != table["option_b"]).all()
-    # Every language covers the same 27 questions, those of questions.tsv.
-    questions = set(probes.read_questions(QUESTIONS)["question_id"])
-    assert len(questions) == 27
+    # Every language covers the same 27 probes.
+    probe_ids = set(table.filter(pl.col("probe_lang") == "en")["probe_id"])
+    assert len(probe_ids) == 27
     for lang in LANGUAGES:
-        assert set(table.filter(pl.col("probe_lang") == lang)["question_id"]) == questions
+        assert set(table.filter(pl.col("probe_lang") == lang)["probe_id"]) == probe_ids
 
 
 def test_shipped_set_files_have_no_skipped_rows():
@@ -77,20 +79,20 @@ def test_shipped_set_check_reports_every_language():
     assert "skipped " not in report
 
 
-def test_compile_joins_polarity_and_scale():
-    table, _ = probes.compile_probes(SHIPPED, QUESTIONS, ["de", "tr"])
-    for column in ["section", "description", "scale_min", "scale_max", "option_a_end"]:
+def test_compile_joins_the_key():
+    table, _ = probes.compile_probes(SHIPPED, KEY, ["de", "tr"])
+    for column in ["probe_set", "section", "description", "kind", "codes", "option_a_stands_for", "not_on_line"]:
         assert column in table.columns
-    assert table["option_a_end"].null_count() == 0
+    assert table["option_a_stands_for"].null_count() == 0 and set(table["probe_set"]) == {"wvs"}
     de_q1 = table.filter((pl.col("probe_lang") == "de") & (pl.col("question_id") == "Q1")).row(0, named=True)
     assert de_q1["probe_id"] == "Q1"
     assert de_q1["sentence"] == "Die Familie ist in meinem Leben [MASK]."
     assert (de_q1["option_a"], de_q1["option_b"]) == ("wichtig", "unwichtig")
-    assert (de_q1["scale_min"], de_q1["scale_max"], de_q1["option_a_end"]) == (1, 4, "low")
+    assert (de_q1["kind"], de_q1["codes"], de_q1["option_a_stands_for"]) == ("ordinal", "1 2 3 4", "low")
     assert de_q1["source_line"] == 2
     assert de_q1["source_file"].endswith("de.tsv")
     tr_q49 = table.filter((pl.col("probe_lang") == "tr") & (pl.col("question_id") == "Q49")).row(0, named=True)
-    assert (tr_q49["scale_min"], tr_q49["scale_max"], tr_q49["option_a_end"]) == (1, 10, "high")
+    assert (tr_q49["codes"], tr_q49["option_a_stands_for"]) == ("1 2 3 4 5 6 7 8 9 10", "high")
     # Only the requested languages.
     assert set(table["probe_lang"]) == {"de", "tr"}
 
@@ -119,7 +121,7 @@ def test_defective_own_row_is_fatal_naming_file_and_line(shipped_copy: Path, def
     de = shipped_copy / "de.tsv"
     line = _replace_first_row(de, cells)
     with pytest.raises(InputError) as error:
-        probes.compile_probes(shipped_copy, shipped_copy / "questions.tsv", ["de"])
+        probes.compile_probes(shipped_copy, KEY, ["de"])
     message = str(error.value)
     assert f"{de}:{line}:" in message
     assert reason in message
@@ -132,7 +134,7 @@ def test_defective_own_row_is_skipped_on_request(shipped_copy: Path, defect: str
     de = shipped_copy / "de.tsv"
     line = _replace_first_row(de, cells)
     table, skipped = probes.compile_probes(
-        shipped_copy, shipped_copy / "questions.tsv", ["de", "tr"], skip_defective_rows=True
+        shipped_copy, KEY, ["de", "tr"], skip_defective_rows=True
     )
     assert len(skipped) == 1
     assert (skipped[0].path, skipped[0].line) == (de, line)
@@ -144,21 +146,21 @@ def test_defective_own_row_is_skipped_on_request(shipped_copy: Path, defect: str
     assert table.filter(pl.col("probe_lang") == "tr").height == 27
 
 
-def test_duplicate_question_id_is_fatal_naming_both_lines(shipped_copy: Path):
+def test_duplicate_probe_id_is_fatal_naming_both_lines(shipped_copy: Path):
     de = shipped_copy / "de.tsv"
     line = append_row(de, "Q1", "Meine Familie ist mir [MASK].", "wichtig", "egal")
     with pytest.raises(InputError) as error:
-        probes.compile_probes(shipped_copy, shipped_copy / "questions.tsv", ["de"])
+        probes.compile_probes(shipped_copy, KEY, ["de"])
     message = str(error.value)
     assert f"{de}:{line}:" in message
-    assert "Q1 already has a probe on line 2" in message
+    assert "probe Q1 already has a row on line 2" in message
 
 
-def test_duplicate_question_id_is_skipped_on_request(shipped_copy: Path):
+def test_duplicate_probe_id_is_skipped_on_request(shipped_copy: Path):
     de = shipped_copy / "de.tsv"
     line = append_row(de, "Q1", "Meine Familie ist mir [MASK].", "wichtig", "egal")
     table, skipped = probes.compile_probes(
-        shipped_copy, shipped_copy / "questions.tsv", ["de"], skip_defective_rows=True
+        shipped_copy, KEY, ["de"], skip_defective_rows=True
     )
     assert [(row.path, row.line) for row in skipped] == [(de, line)]
     # The first probe of the question is kept, the duplicate is not.
@@ -169,61 +171,39 @@ def test_duplicate_question_id_is_skipped_on_request(shipped_copy: Path):
 
 def test_defects_in_unrequested_languages_are_ignored(shipped_copy: Path):
     _replace_first_row(shipped_copy / "el.tsv", ["Q1", "no mask here", "a", "b"])
-    table, skipped = probes.compile_probes(shipped_copy, shipped_copy / "questions.tsv", ["de"])
+    table, skipped = probes.compile_probes(shipped_copy, KEY, ["de"])
     assert table.height == 27
     assert skipped == []
 
 
-def test_probe_of_undescribed_question_is_fatal_naming_line_and_question(shipped_copy: Path):
+def test_probe_missing_from_the_key_is_fatal_naming_line_and_probe(shipped_copy: Path):
     de = shipped_copy / "de.tsv"
     line = append_row(de, "Q999", "Das ist [MASK].", "gut", "schlecht")
-    questions = shipped_copy / "questions.tsv"
     for skip in (False, True):
         with pytest.raises(InputError) as error:
-            probes.compile_probes(shipped_copy, questions, ["de"], skip_defective_rows=skip)
+            probes.compile_probes(shipped_copy, KEY, ["de"], skip_defective_rows=skip)
         message = str(error.value)
         assert f"{de}:{line}:" in message
-        assert "Q999" in message
-        assert str(questions) in message
+        assert "Q999" in message and str(KEY) in message
 
 
-@pytest.mark.parametrize(
-    "column, value, expected",
-    [
-        ("option_a_end", "middle", "option_a_end is 'middle'"),
-        ("option_a_end", "", "low or high"),
-        ("scale_max", "four", "must be integers"),
-        ("scale_min", "4", "scale_min must be below scale_max"),
-    ],
-)
-def test_bad_question_metadata_names_the_line(shipped_copy: Path, column: str, value: str, expected: str):
-    questions = shipped_copy / "questions.tsv"
-    lines = questions.read_text(encoding="utf-8").splitlines(keepends=True)
-    index = probes.QUESTION_COLUMNS.index(column)
-    cells = lines[5].rstrip("\n").split("\t")  # line 6: Q8
-    assert cells[0] == "Q8"
-    cells[index] = value
-    lines[5] = "\t".join(cells) + "\n"
-    questions.write_text("".join(lines), encoding="utf-8")
-    with pytest.raises(InputError) as error:
-        probes.read_questions(questions)
-    assert f"{questions}:6:" in str(error.value)
-    assert expected in str(error.value)
-    with pytest.raises(InputError, match=":6:"):
-        probes.compile_probes(shipped_copy, questions, ["de"])
-
-
-def test_question_listed_twice_names_the_line(shipped_copy: Path):
-    questions = shipped_copy / "questions.tsv"
-    line = append_row(questions, "Q1", "Social values", "again", "1", "4", "low")
-    with pytest.raises(InputError, match=rf":{line}: question Q1 is listed twice"):
-        probes.read_questions(questions)
+def test_probe_the_key_excludes_is_skipped_with_the_reason(shipped_copy: Path, tmp_path: Path):
+    key = tmp_path / "key.tsv"
+    lines = KEY.read_text(encoding="utf-8").splitlines(keepends=True)
+    key.write_text("".join(
+        line if not line.startswith("Q4\t") else "\t".join(
+            ["Q4", "Q4", "s", "d", "excluded", "", "", "", "", "", "no usable answer scale"]) + "\n"
+        for line in lines
+    ), encoding="utf-8")  # fmt: skip
+    table, skipped = probes.compile_probes(shipped_copy, key, ["de"])
+    assert "Q4" not in set(table["probe_id"]) and table.height == 26
+    assert [row.reason for row in skipped] == ["excluded by the key: no usable answer scale"]
 
 
 def test_missing_language_file_names_the_language(shipped_copy: Path):
     (shipped_copy / "ko.tsv").unlink()
     with pytest.raises(InputError) as error:
-        probes.compile_probes(shipped_copy, shipped_copy / "questions.tsv", ["de", "ko"])
+        probes.compile_probes(shipped_copy, KEY, ["de", "ko"])
     assert "'ko'" in str(error.value)
     assert "'de'" not in str(error.value)
 
@@ -231,7 +211,7 @@ def test_missing_language_file_names_the_language(shipped_copy: Path):
 def test_language_without_usable_probe_is_fatal(shipped_copy: Path):
     write_tsv(shipped_copy / "de.tsv", [OWN_HEADER.rstrip("\n").split("\t"), ["Q1", "kein Platzhalter", "a", "b"]])
     with pytest.raises(InputError, match="no usable probe for language 'de'"):
-        probes.compile_probes(shipped_copy, shipped_copy / "questions.tsv", ["de"], skip_defective_rows=True)
+        probes.compile_probes(shipped_copy, KEY, ["de"], skip_defective_rows=True)
 
 
 def test_own_file_with_wrong_header_is_an_error(tmp_path: Path):
@@ -253,6 +233,8 @@ def test_own_file_with_wrong_header_is_an_error(tmp_path: Path):
         ("Farsi.tsv", "fa"),
         ("Filipino.tsv", "tl"),
         ("hofstede_ko.tsv", "ko"),
+        ("fr.tsv", "fr"),
+        ("fil.tsv", "fil"),
     ],
 )
 def test_language_of_file_names(name: str, code: str):
@@ -260,7 +242,7 @@ def test_language_of_file_names(name: str, code: str):
 
 
 def test_language_of_unknown_name_is_an_error():
-    with pytest.raises(InputError, match="klingon.tsv"):
+    with pytest.raises(InputError, match="klingon.tsv.*ISO 639 code"):
         probes.language_of(Path("klingon.tsv"))
 
 
@@ -271,11 +253,7 @@ def test_arora_subitems_map_to_their_question():
     probe_file = probes.read_arora_file(ARORA / "WVS" / "bn.tsv")
     assert probe_file.format == "arora"
     assert probe_file.language == "bn"
-    assert [(r["probe_id"], r["question_id"]) for r in probe_file.rows] == [
-        ("Q1", "Q1"),
-        ("Q106a", "Q106"),
-        ("Q106b", "Q106"),
-    ]
+    assert [r["probe_id"] for r in probe_file.rows] == ["Q1", "Q106a", "Q106b"]
     q106a = probe_file.rows[1]
     assert q106a["sentence"] == "আয় আরও [MASK] হওয়া উচিত।"
     assert (q106a["option_a"], q106a["option_b"]) == ("সমান", "অসমান")
@@ -287,7 +265,14 @@ def test_arora_question_number_spellings(tmp_path: Path, number: str):
     path = tmp_path / "de.tsv"
     path.write_text(f"\tquestion\tsentence\toption_a\toption_b\n0\t{number}\tEs ist [MASK].\tgut\tschlecht\n", encoding="utf-8")
     (row,) = probes.read_arora_file(path).rows
-    assert (row["probe_id"], row["question_id"]) == ("Q106a", "Q106")
+    assert row["probe_id"] == "Q106a"
+
+
+def test_arora_vsm_items_are_numbered_from_zero(tmp_path: Path):
+    path = write_tsv(tmp_path / "de.tsv", [["", "0", "1", "2", "3"], ["0", "0", "Zeit ist [MASK].", "wichtig", "unwichtig"],
+                                            ["23", "23", "Regeln sind [MASK].", "wichtig", "unwichtig"]])  # fmt: skip
+    rows = probes.read_arora_file(path, probe_set="hofstede").rows
+    assert [row["probe_id"] for row in rows] == ["VSM01", "VSM24"]
 
 
 def test_arora_defective_rows_are_reported_and_skipped():
@@ -384,19 +369,28 @@ def test_format_detection_rejects_other_files(tmp_path: Path):
         probes.detect_format(path)
 
 
-def test_compile_arora_probes_joins_subitems_to_question_metadata():
-    table, skipped = probes.compile_probes(ARORA / "WVS", QUESTIONS, ["bn", "de"], skip_defective_rows=True)
+def test_compile_arora_probes_keys_each_subitem_on_its_own():
+    table, skipped = probes.compile_probes(ARORA / "WVS", KEY, ["bn", "de"], skip_defective_rows=True)
     assert [(row.path.name, row.line) for row in skipped] == [("bn.tsv", 5), ("bn.tsv", 6), ("German.tsv", 5)]
     assert table.height == 7
     q106 = table.filter(pl.col("question_id") == "Q106").sort("probe_lang", "probe_id")
     assert q106["probe_id"].to_list() == ["Q106a", "Q106b", "Q106a", "Q106b"]
     assert q106["probe_lang"].to_list() == ["bn", "bn", "de", "de"]
-    assert set(q106["option_a_end"]) == {"low"}
-    assert set(q106["scale_max"]) == {10}
+    # Polarity belongs to the probe id: 106a states greater incentives (code 10), 106b more equal incomes (1).
+    assert q106["option_a_stands_for"].to_list() == ["high", "low", "high", "low"]
+
+
+def test_published_probes_on_the_exclusion_list_are_skipped_in_arora_files_only(tmp_path: Path):
+    excluded = {"Q1": "option B does not answer the question"}
+    table, skipped = probes.compile_probes(ARORA / "WVS", KEY, ["de"], skip_defective_rows=True, exclusions=excluded)
+    assert "Q1" not in set(table["probe_id"])
+    assert "published probe excluded: option B does not answer the question" in [row.reason for row in skipped]
+    own, _ = probes.compile_probes(SHIPPED, KEY, ["de"], exclusions=excluded)
+    assert "Q1" in set(own["probe_id"])
 
 
 def test_compile_arora_probes_without_skipping_names_first_defect():
     with pytest.raises(InputError) as error:
-        probes.compile_probes(ARORA / "WVS", QUESTIONS, ["bn", "de"])
+        probes.compile_probes(ARORA / "WVS", KEY, ["bn", "de"])
     assert f"{ARORA / 'WVS' / 'bn.tsv'}:5: option B is missing" in str(error.value)
     assert "2 defective rows in this file" in str(error.value)

@@ -327,7 +327,7 @@ def test_head_biased_towards_an_option_prefers_it(tiny_model_dirs, family, shipp
 def long_probe(row: dict, repeat: int, mask_first: bool) -> pl.DataFrame:
     tail = " ".join([row["sentence"].replace(MASK, row["option_a"])] * repeat)
     sentence = f"{row['sentence']} {tail}" if mask_first else f"{tail} {row['sentence']}"
-    keys = ["probe_lang", "probe_id", "question_id", "option_a", "option_b"]
+    keys = ["probe_set", "probe_lang", "probe_id", "question_id", "option_a", "option_b"]
     return pl.DataFrame([{**{k: row[k] for k in keys}, "sentence": sentence}])
 
 

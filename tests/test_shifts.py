@@ -1,4 +1,4 @@
-"""Shift metrics on hand-made score tables."""
+"""Shift metrics (valuetrace.shifts) on hand-made score tables."""
 
 import polars as pl
 import pytest
@@ -15,9 +15,9 @@ def scores(run: str, lang: str, values: list[float], model: str = "m") -> pl.Dat
             "run": run,
             "scoring_method": "joint",
             "probe_lang": lang,
+            "probe_id": QUESTIONS,
             "question_id": QUESTIONS,
             "score": values,
-            "n_probes": 1,
             "choice": ["A" if v > 0 else "B" for v in values],
         }
     )
@@ -26,7 +26,7 @@ def scores(run: str, lang: str, values: list[float], model: str = "m") -> pl.Dat
 HUMANS = pl.DataFrame(
     {
         "probe_lang": ["en"] * 4 + ["de"] * 4,
-        "question_id": QUESTIONS * 2,
+        "probe_id": QUESTIONS * 2,
         "human_choice": ["A", "B", "A", "B"] * 2,
     }
 )
@@ -45,7 +45,7 @@ def question_scores():
 
 
 def test_question_shifts_delta_flip_and_direction(question_scores):
-    table = shifts.question_shifts(question_scores, HUMANS).filter(pl.col("probe_lang") == "en")
+    table = shifts.probe_shifts(question_scores, HUMANS).filter(pl.col("probe_lang") == "en")
     rows = {row["question_id"]: row for row in table.iter_rows(named=True)}
     assert rows["Q1"]["delta_score"] == pytest.approx(2.0)
     assert rows["Q1"]["direction"] == "towards"  # towards A, humans chose A
@@ -56,7 +56,7 @@ def test_question_shifts_delta_flip_and_direction(question_scores):
 
 
 def test_run_shifts_magnitude_flip_rate_and_alignment_change(question_scores):
-    per_question = shifts.question_shifts(question_scores, HUMANS)
+    per_question = shifts.probe_shifts(question_scores, HUMANS)
     alignment = pl.DataFrame(
         {
             "model": "m",
@@ -86,7 +86,7 @@ def test_distinctiveness_is_mean_profile_correlation_before_and_after(question_s
 
 
 def test_planted_table_compares_with_the_largest_other_shift(question_scores):
-    per_question = shifts.question_shifts(question_scores, HUMANS)
+    per_question = shifts.probe_shifts(question_scores, HUMANS)
     planted = shifts.planted(per_question, {"planted": ["Q1"]})
     english = planted.filter(pl.col("probe_lang") == "en").row(0, named=True)
     assert english["delta_score"] == pytest.approx(2.0)
@@ -104,7 +104,7 @@ def test_multilingual_run_counts_as_in_language_only_for_the_datasets_languages(
             scores("planted/multi/n100_s0", "de", [0.5, -0.5, 1.0, 2.0]),
         ]
     )
-    planted = shifts.planted(shifts.question_shifts(multi, HUMANS), {"planted": ["Q1"]})
+    planted = shifts.planted(shifts.probe_shifts(multi, HUMANS), {"planted": ["Q1"]})
     in_language = {
         (row["finetune_lang"], row["probe_lang"]): row["in_language"] for row in planted.iter_rows(named=True)
     }

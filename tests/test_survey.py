@@ -1,4 +1,4 @@
-"""Human values from a WVS-7 respondent table, and the synthetic stand-in."""
+"""Human values (valuetrace.survey) from a WVS-7 respondent table and the key, and the synthetic stand-in."""
 
 from __future__ import annotations
 
@@ -7,28 +7,24 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from conftest import compiled_probes
 from rule_scripts import run_script
-from valuetrace import probes, survey
-from valuetrace.settings import SyntheticSurvey
+from valuetrace import key, survey
 from valuetrace.errors import InputError
+from valuetrace.key import Item
+from valuetrace.settings import SyntheticSurvey
 
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS_FILE = ROOT / "config" / "probes" / "questions.tsv"
 PATH = Path("respondents.csv")  # only named in messages
 
-
-def questions(*rows: tuple[str, int, int, str]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [
-            {"question_id": q, "section": "s", "description": "d", "scale_min": lo, "scale_max": hi, "option_a_end": end}
-            for q, lo, hi, end in rows
-        ],
-        schema={c: (pl.Int64 if c.startswith("scale") else pl.String) for c in probes.QUESTION_COLUMNS},
-    )
-
-
-# Q1: scale 1..4, option A = low end ("important"); Q49: scale 1..10, option A = high end.
-QUESTIONS = questions(("Q1", 1, 4, "low"), ("Q49", 1, 10, "high"))
+# Q1: scale 1..4, option A = low end ("important"); Q49: scale 1..10, option A = high end;
+# Q56: 1 better off, 2 worse off, 3 about the same (out of order); Q130b: one category of four;
+# Q94: 1 inactive, 2 active member, 0 "don't belong" off the line.
+Q1 = Item("Q1", "Q1", "ordinal", (1, 2, 3, 4), "low")
+Q49 = Item("Q49", "Q49", "ordinal", tuple(range(1, 11)), "high")
+Q56 = Item("Q56", "Q56", "ordinal", (1, 3, 2), "low")
+Q130B = Item("Q130b", "Q130", "category", (1, 2, 3, 4), "2")
+Q94 = Item("Q94", "Q94", "binary", (1, 2), "high", (0,))
+ITEMS = [Q1, Q49]
 
 
 def respondents() -> pl.DataFrame:
@@ -38,50 +34,76 @@ def respondents() -> pl.DataFrame:
             survey.WEIGHT: [1.0, 2.0, 0.5, 1.0, 1.0, 3.0, 1.0],
             "Q1": [1, 2, -2, 4, 4, 3, 1],
             "Q49": [10, -1, 4, 7, 1, -4, 10],
+            "Q56": [1, 3, 3, 2, -1, 3, 1],
+            "Q130": [2, 2, 1, 4, 3, -2, 2],
+            "Q94": [0, 2, 1, 2, 0, 0, 1],
         }
     )
 
 
-def test_human_values_weighted_means_by_hand():
-    humans = survey.human_values(respondents(), QUESTIONS, {"de": "DEU", "tr": "TUR"}, "test data", PATH)
+def test_human_values_of_scales_by_hand():
+    humans = survey.human_values(respondents(), ITEMS, {"de": "DEU", "tr": "TUR"}, "test data", PATH)
     assert humans.columns == [
-        "probe_lang", "country", "question_id", "weighted_mean", "n_respondents",
+        "probe_lang", "country", "probe_id", "question_id", "kind", "n_respondents",
         "human_score", "human_choice", "survey_data",
-    ]
-    got = {(r["probe_lang"], r["question_id"]): r for r in humans.iter_rows(named=True)}
+    ]  # fmt: skip
+    got = {(r["probe_lang"], r["probe_id"]): r for r in humans.iter_rows(named=True)}
     assert set(got) == {("de", "Q1"), ("de", "Q49"), ("tr", "Q1"), ("tr", "Q49")}  # KOR is not asked for
 
-    # DEU Q1: answers 1 (w 1), 2 (w 2), -2 (missing), 4 (w 1): (1*1 + 2*2 + 4*1) / (1 + 2 + 1) = 9/4.
-    # (The unweighted mean, 7/3, would differ.) A is the low end: -(2 * (2.25 - 1) / 3 - 1) = 1/6.
+    # DEU Q1: answers 1 (w 1), 2 (w 2), -2 (missing), 4 (w 1): mean position (0*1 + 1*2 + 3*1) / 4 = 5/4
+    # of 3 steps; towards the high end 2 * (5/4) / 3 - 1 = -1/6; A is the low end: +1/6.
+    # (Unweighted, the mean position would be 4/3 and the value 1/9.)
     row = got[("de", "Q1")]
-    assert row["country"] == "DEU"
-    assert row["weighted_mean"] == pytest.approx(9 / 4)
+    assert row["country"] == "DEU" and row["kind"] == "ordinal"
     assert row["n_respondents"] == 3
     assert row["human_score"] == pytest.approx(1 / 6)
     assert row["human_choice"] == "A"
 
-    # DEU Q49: 10 (w 1), -1 (missing), 4 (w 0.5), 7 (w 1): (10 + 2 + 7) / 2.5 = 7.6.
-    # A is the high end: 2 * (7.6 - 1) / 9 - 1 = 0.4666…
+    # DEU Q49: 10 (w 1), -1 (missing), 4 (w 0.5), 7 (w 1): mean position (9 + 1.5 + 6) / 2.5 = 6.6 of 9;
+    # A is the high end: 2 * 6.6 / 9 - 1.
     row = got[("de", "Q49")]
-    assert row["weighted_mean"] == pytest.approx(7.6)
     assert row["n_respondents"] == 3
     assert row["human_score"] == pytest.approx(2 * 6.6 / 9 - 1)
-    assert row["human_choice"] == "A"
 
-    # TUR Q1: 4 (w 1), 3 (w 3): (4 + 9) / 4 = 3.25; -(2 * 2.25 / 3 - 1) = -0.5.
-    row = got[("tr", "Q1")]
-    assert row["weighted_mean"] == pytest.approx(3.25)
-    assert row["human_score"] == pytest.approx(-0.5)
-    assert row["human_choice"] == "B"
+    # TUR Q1: 4 (w 1), 3 (w 3): position (3 + 6) / 4 = 2.25 of 3; -(2 * 2.25 / 3 - 1) = -0.5.
+    assert got[("tr", "Q1")]["human_score"] == pytest.approx(-0.5)
+    assert got[("tr", "Q1")]["human_choice"] == "B"
 
-    # TUR Q49: 1 (w 1), -4 (missing): mean 1, the low end, so -1 when A is the high end.
-    row = got[("tr", "Q49")]
-    assert row["weighted_mean"] == pytest.approx(1.0)
-    assert row["n_respondents"] == 1
-    assert row["human_score"] == pytest.approx(-1.0)
-    assert row["human_choice"] == "B"
-
+    # TUR Q49: 1 (w 1), -4 (missing): the low end, so -1 when A is the high end.
+    assert got[("tr", "Q49")]["n_respondents"] == 1
+    assert got[("tr", "Q49")]["human_score"] == pytest.approx(-1.0)
     assert set(humans["survey_data"]) == {"test data"}
+
+
+def test_a_middle_category_coded_out_of_order_counts_as_the_middle():
+    # DEU Q56: 1 better (w 1), 3 same (w 2 + 0.5), 2 worse (w 1) on the line 1, 3, 2: positions 0, 1, 1, 2:
+    # mean (0 + 2.5 + 2) / 4.5 = 1 -> exactly the middle, value 0 (and so choice B).
+    row = survey.human_values(respondents(), [Q56], {"de": "DEU"}, "x", PATH).row(0, named=True)
+    assert row["human_score"] == pytest.approx(0.0) and row["human_choice"] == "B"
+    # TUR Q56: only "about the same" (3): the middle again; taking 3 as a scale value would give -1.
+    row = survey.human_values(respondents(), [Q56], {"tr": "TUR"}, "x", PATH).row(0, named=True)
+    assert row["human_score"] == pytest.approx(0.0)
+
+
+def test_human_value_of_a_category_is_the_weighted_share_choosing_it():
+    # DEU Q130: 2 (w 1), 2 (w 2), 1 (w 0.5), 4 (w 1): share of category 2 = 3 / 4.5; 2 * 2/3 - 1 = 1/3.
+    row = survey.human_values(respondents(), [Q130B], {"de": "DEU"}, "x", PATH).row(0, named=True)
+    assert row["kind"] == "category"
+    assert row["human_score"] == pytest.approx(1 / 3)
+    assert row["human_choice"] == "A"
+    # TUR Q130: 3 (w 1), -2 (missing): nobody chose category 2.
+    row = survey.human_values(respondents(), [Q130B], {"tr": "TUR"}, "x", PATH).row(0, named=True)
+    assert row["human_score"] == pytest.approx(-1.0)
+
+
+def test_codes_off_the_line_are_missing():
+    # DEU Q94: 0 (don't belong, off the line), 2 active (w 2), 1 inactive (w 0.5), 2 active (w 1):
+    # share at the high end (active) 3 / 3.5; value 2 * 3/3.5 - 1 = 5/7.
+    row = survey.human_values(respondents(), [Q94], {"de": "DEU"}, "x", PATH).row(0, named=True)
+    assert row["n_respondents"] == 3
+    assert row["human_score"] == pytest.approx(5 / 7)
+    # TUR Q94: only codes off the line: no valid answer, so no human value (a warning).
+    assert survey.human_values(respondents(), [Q94], {"tr": "TUR"}, "x", PATH).height == 0
 
 
 @pytest.mark.parametrize(
@@ -90,16 +112,15 @@ def test_human_values_weighted_means_by_hand():
 )
 def test_mapping_to_minus_one_one_follows_polarity(answer: int, end: str, expected: float):
     frame = pl.DataFrame({survey.COUNTRY: ["DEU", "DEU"], survey.WEIGHT: [1.0, 2.5], "Q1": [answer, answer]})
-    humans = survey.human_values(frame, questions(("Q1", 1, 4, end)), {"de": "DEU"}, "x", PATH)
+    humans = survey.human_values(frame, [Item("Q1", "Q1", "ordinal", (1, 2, 3, 4), end)], {"de": "DEU"}, "x", PATH)
     row = humans.row(0, named=True)
-    assert row["weighted_mean"] == pytest.approx(answer)
     assert row["human_score"] == pytest.approx(expected)
     assert row["human_choice"] == ("A" if expected > 0 else "B")
 
 
 def test_human_choice_is_the_sign_of_the_score():
     frame = respondents()
-    humans = survey.human_values(frame, QUESTIONS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
+    humans = survey.human_values(frame, ITEMS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
     assert humans.height == 4
     for row in humans.iter_rows(named=True):
         assert -1.0 <= row["human_score"] <= 1.0
@@ -108,8 +129,8 @@ def test_human_choice_is_the_sign_of_the_score():
 
 def test_answers_of_zero_weight_do_not_count():
     frame = pl.DataFrame({survey.COUNTRY: ["DEU", "DEU"], survey.WEIGHT: [1.0, 0.0], "Q1": [1, 4]})
-    row = survey.human_values(frame, questions(("Q1", 1, 4, "low")), {"de": "DEU"}, "x", PATH).row(0, named=True)
-    assert row["weighted_mean"] == pytest.approx(1.0)
+    row = survey.human_values(frame, [Q1], {"de": "DEU"}, "x", PATH).row(0, named=True)
+    assert row["human_score"] == pytest.approx(1.0)
     assert row["n_respondents"] == 1
 
 
@@ -117,11 +138,11 @@ def test_answers_of_zero_weight_do_not_count():
 def test_answer_outside_scale_names_the_line(bad: int):
     frame = respondents().with_columns(pl.Series("Q1", [1, 2, bad, 4, 4, 3, 1]))
     with pytest.raises(InputError) as error:
-        survey.human_values(frame, QUESTIONS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
+        survey.human_values(frame, ITEMS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
     # Row 3 of the table is line 4 of the file (line 1 is the header).
     message = str(error.value)
     assert f"{PATH}, line 4: Q1 = {bad}" in message
-    assert "1..4" in message
+    assert "answer codes 1 2 3 4" in message
 
 
 def test_answer_outside_scale_line_is_the_file_line(tmp_path: Path):
@@ -134,13 +155,13 @@ def test_answer_outside_scale_line_is_the_file_line(tmp_path: Path):
         "DEU,1.0,3,4\n"
     )
     frame = survey.read_respondents(path, ["Q1", "Q49"])
-    with pytest.raises(InputError, match=r"line 4: Q49 = 11 is outside its scale 1..10"):
-        survey.human_values(frame, QUESTIONS, {"de": "DEU"}, "x", path)
+    with pytest.raises(InputError, match=r"line 4: Q49 = 11 is not one of its answer codes 1 2 3 4 5 6 7 8 9 10"):
+        survey.human_values(frame, ITEMS, {"de": "DEU"}, "x", path)
 
 
 def test_absent_country_is_named():
     with pytest.raises(InputError) as error:
-        survey.human_values(respondents(), QUESTIONS, {"de": "DEU", "el": "GRC"}, "x", PATH)
+        survey.human_values(respondents(), ITEMS, {"de": "DEU", "el": "GRC"}, "x", PATH)
     message = str(error.value)
     assert "GRC" in message
     assert "DEU" not in message
@@ -190,33 +211,31 @@ def test_read_respondents_missing_file(tmp_path: Path):
 
 # --- synthetic stand-in -------------------------------------------------------------------------
 
-SHIPPED_QUESTIONS = probes.read_questions(QUESTIONS_FILE)
+SHIPPED_ITEMS = key.items(compiled_probes(("de",)))
 
 
 def test_synthetic_respondents_are_deterministic_for_a_seed():
-    first = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_QUESTIONS, 60, seed=3)
-    again = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_QUESTIONS, 60, seed=3)
-    other = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_QUESTIONS, 60, seed=4)
+    first = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_ITEMS, 60, seed=3)
+    again = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_ITEMS, 60, seed=3)
+    other = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_ITEMS, 60, seed=4)
     assert first.equals(again)
     assert not first.equals(other)
     assert first.shape == other.shape
 
 
 def test_synthetic_respondents_have_the_wvs7_layout():
-    qids = SHIPPED_QUESTIONS["question_id"].to_list()
-    frame = survey.synthetic_respondents(["DEU", "TUR", "BGD"], SHIPPED_QUESTIONS, 80, seed=1)
+    qids = list(dict.fromkeys(item.question_id for item in SHIPPED_ITEMS))
+    frame = survey.synthetic_respondents(["DEU", "TUR", "BGD"], SHIPPED_ITEMS, 80, seed=1)
     assert frame.columns == ["B_COUNTRY_ALPHA", "W_WEIGHT", *qids]
     assert frame.height == 240
     assert dict(frame.group_by(survey.COUNTRY).len().iter_rows()) == {"DEU": 80, "TUR": 80, "BGD": 80}
     assert frame[survey.WEIGHT].min() > 0
     assert frame[survey.WEIGHT].n_unique() > 1
     negatives = 0
-    for question in SHIPPED_QUESTIONS.iter_rows(named=True):
-        answers = frame[question["question_id"]]
+    for item in SHIPPED_ITEMS:
+        answers = frame[item.question_id]
         assert answers.dtype.is_integer()
-        valid = answers.filter(answers >= 0)
-        assert valid.min() >= question["scale_min"]
-        assert valid.max() <= question["scale_max"]
+        assert set(answers.filter(answers >= 0).to_list()) <= set(item.codes) | set(item.not_on_line)
         missing = answers.filter(answers < 0)
         assert set(missing.to_list()) <= set(survey.MISSING_CODES)
         negatives += missing.len()
@@ -224,8 +243,8 @@ def test_synthetic_respondents_have_the_wvs7_layout():
 
 
 def test_synthetic_respondents_feed_human_values():
-    frame = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_QUESTIONS, 50, seed=2)
-    humans = survey.human_values(frame, SHIPPED_QUESTIONS, {"de": "DEU", "tr": "TUR"}, "synthetic", PATH)
+    frame = survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_ITEMS, 50, seed=2)
+    humans = survey.human_values(frame, SHIPPED_ITEMS, {"de": "DEU", "tr": "TUR"}, "synthetic", PATH)
     assert humans.height == 2 * 27
     assert humans["human_score"].is_between(-1, 1).all()
     assert (humans["n_respondents"] <= 50).all()
@@ -239,10 +258,12 @@ def test_survey_label():
 
 
 def test_synthetic_survey_then_human_values_scripts(tmp_path: Path):
+    probes_table = tmp_path / "probes.parquet"
+    compiled_probes(("de", "tr")).write_parquet(probes_table)
     respondents_csv = tmp_path / "survey" / "synthetic.csv"
     synthetic = run_script(
         "synthetic_survey", tmp_path / "synthetic.log",
-        input={"questions": QUESTIONS_FILE}, output=[respondents_csv],
+        input={"probes": probes_table}, output=[respondents_csv],
         params={"countries": ["DEU", "TUR"], "synthetic": SyntheticSurvey(respondents_per_country=40, seed=5).params()},
     )  # fmt: skip
     assert synthetic.status == 0, synthetic.log
@@ -250,12 +271,12 @@ def test_synthetic_survey_then_human_values_scripts(tmp_path: Path):
     assert frame.columns[:2] == ["B_COUNTRY_ALPHA", "W_WEIGHT"]
     assert frame.height == 80
     # The file written is the generator's output, unchanged.
-    assert frame.equals(survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_QUESTIONS, 40, 5), null_equal=True)
+    assert frame.equals(survey.synthetic_respondents(["DEU", "TUR"], SHIPPED_ITEMS, 40, 5), null_equal=True)
 
     out = tmp_path / "human_values.parquet"
     humans_run = run_script(
         "human_values", tmp_path / "humans.log",
-        input={"survey": [respondents_csv], "questions": QUESTIONS_FILE}, output=[out],
+        input={"survey": [respondents_csv], "probes": probes_table}, output=[out],
         params={"survey": str(respondents_csv), "countries": {"de": "DEU", "tr": "TUR"}, "synthetic": True},
     )  # fmt: skip
     assert humans_run.status == 0, humans_run.log
@@ -268,11 +289,13 @@ def test_synthetic_survey_then_human_values_scripts(tmp_path: Path):
 
 
 def test_human_values_script_with_an_absent_country_fails_naming_it(tmp_path: Path):
+    probes_table = tmp_path / "probes.parquet"
+    compiled_probes(("de",)).write_parquet(probes_table)
     path = tmp_path / "synthetic.csv"
-    survey.synthetic_respondents(["DEU"], SHIPPED_QUESTIONS, 5, 1).write_csv(path)
+    survey.synthetic_respondents(["DEU"], SHIPPED_ITEMS, 5, 1).write_csv(path)
     result = run_script(
         "human_values", tmp_path / "humans.log",
-        input={"survey": [path], "questions": QUESTIONS_FILE}, output=[tmp_path / "h.parquet"],
+        input={"survey": [path], "probes": probes_table}, output=[tmp_path / "h.parquet"],
         params={"survey": str(path), "countries": {"el": "GRC"}, "synthetic": True},
     )  # fmt: skip
     assert result.status == 2

@@ -22,7 +22,7 @@ def test_every_registered_table_has_a_schema_and_every_report_table_a_caption():
 
 
 def test_check_table_names_missing_columns_and_bad_values():
-    with pytest.raises(ValueError, match=r"lacks columns \['run', 'probe_lang'"):
+    with pytest.raises(ValueError, match=r"lacks columns \['run', 'probe_set', 'probe_lang'"):
         tables.check_table(pl.DataFrame({"model": ["m"]}), "scores")
     frame = pl.DataFrame({"copied_example": ["a"], "top_example": ["a"], "original_rank": [0], "passed": [True],
                           "model": ["m"], "dataset": ["d"], "finetune_lang": ["en"], "size": [1], "seed": [0]})  # fmt: skip

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 import yaml
 
+from valuetrace.arora import sha256
 from valuetrace.tables import check_table
 from workflow_runs import REPO, job_counts, planned_jobs, planned_outputs, small_config, snakemake
 
@@ -28,7 +29,8 @@ def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run):
     for table in scores.values():
         check_table(table, "scores")
         assert set(table["probe_lang"]) == {"en", "de", "ko"}
-        assert table.height == 3 * 27
+        assert table.filter(pl.col("probe_set") == "wvs").height == 3 * 27
+        assert table.filter(pl.col("probe_set") == "hofstede").height == 3 * 24  # the VSM items in en, de, ko
     alignment = pl.read_parquet(workdir / "results/tables/alignment.parquet")
     check_table(alignment, "alignment")
     # Base models in 3 languages, plus 2 datasets x (en, ko, multi) fine-tuned runs of tiny-xlmr.
@@ -125,13 +127,14 @@ def test_changed_country_of_one_language_reruns_only_the_survey_side(completed_s
     assert planned_jobs(completed_small_run.workdir, changed) == {
         "synthetic_survey": 1,  # its countries changed (with a real WVS file there is no such job)
         "human_values": 1,
+        "paper_subset": 1,  # which probes have human values in every country
         "alignment": 1,
         "shifts": 1,  # the direction of a shift is towards or away from the human choice
         "figure_alignment": 1,
         "figure_human_values": 1,
         **{f"figure_{name}": 1 for name in SHIFT_FIGURES},
         # every report table that holds survey numbers
-        **{f"report_table_{name}": 1 for name in ("human_values", "alignment", "question_alignment", *SHIFT_TABLES)},
+        **{f"report_table_{name}": 1 for name in ("human_values", "alignment", "probe_alignment", "paper_subset", *SHIFT_TABLES)},
         "all": 1,
     }
 
@@ -165,8 +168,11 @@ def test_deleted_intermediate_is_recomputed_with_its_downstream_on_request(compl
         "counterfactual_finetune": 1 + 3,
         "counterfactual": 1,
         **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
-        # all report tables but the probes and the human values
-        **{f"report_table_{name}": 1 for name in ("alignment", "question_alignment", *SHIFT_TABLES, *ATTRIBUTION_TABLES)},
+        "hofstede": 1,  # the VSM probes are scored in every run too
+        "figure_hofstede": 1,
+        # all report tables but the probes, the human values and the paper subset
+        **{f"report_table_{name}": 1 for name in ("alignment", "probe_alignment", *SHIFT_TABLES, *ATTRIBUTION_TABLES,
+                                                  "hofstede_indices", "hofstede_alignment")},
         "all": 1,
     }
     assert planned_outputs(listing, "score_probes") == [deleted]
@@ -213,7 +219,8 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
     """`snakemake --configfile config/paper.yaml -n` on a machine without the hub and the data."""
     (tmp_path / "config").symlink_to(REPO / "config")  # the config's paths are relative to the working directory
     plan = snakemake(tmp_path, REPO / "config" / "paper.yaml", "--dry-run")
-    assert "config key 'survey.path'" in plan.stdout + plan.stderr  # a warning, no error
+    warnings = plan.stdout + plan.stderr
+    assert "config key 'survey.path'" in warnings and "config key 'hofstede.scores'" in warnings  # warnings, no error
 
     languages = ["bn", "de", "el", "fa", "id", "ko", "ms", "ro", "sr", "tl", "tr", "ur", "vi"]
     models = ["xlmr-base", "mbert"]
@@ -232,8 +239,12 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         f"results/data/{dataset}/{lang}.parquet" for dataset in datasets for lang in languages
     )
     assert job_counts(plan.stdout) == {
+        "arora_release": 1,  # Arora et al.'s published probes, fetched
         "compile_probes": 1,
         "human_values": 1,
+        "paper_subset": 1,
+        "hofstede": 1,
+        "figure_hofstede": 1,
         "prepare_source": 4 * 13,
         "subsample": 4 * 14 * 2,
         "finetune": 672,
@@ -253,7 +264,8 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "counterfactual_finetune": 104 * (1 + 3),
         "counterfactual": 1,
         **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
-        **{f"report_table_{name}": 1 for name in ("probes", "human_values", "alignment", "question_alignment", *SHIFT_TABLES, *ATTRIBUTION_TABLES)},
+        **{f"report_table_{name}": 1 for name in ("probes", "human_values", "alignment", "probe_alignment", "paper_subset",
+                                                  *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices", "hofstede_alignment")},
         "all": 1,
     }
     # Models by hub name are loaded from the name: nothing is built here (no build_model job).
@@ -293,3 +305,59 @@ def test_killed_workflow_resumes_fine_tuning_from_its_checkpoint(tmp_path):
     assert f"resuming from checkpoint-{saved[-1]}" in log
     steps = sorted(int(p.name.split("-")[1]) for p in (workdir / target / "checkpoints").iterdir())
     assert steps[-1] == 180 and len(steps) == 6
+
+
+@pytest.mark.slow
+def test_arora_release_end_to_end_with_hofstede(tmp_path, tiny_model_dirs):
+    """Arora et al.'s release (here the fixture in its layout) fetched by URL, keyed, compared with the
+    survey and with Hofstede's dimensions; the report shows both."""
+    from test_arora import release_zip
+
+    archive = release_zip(tmp_path)
+    config = yaml.safe_load(small_config(tmp_path, tiny_model_dirs["bert"]).read_text())
+    for section in ("datasets", "finetuning", "attribution", "pretraining_corpus"):
+        config.pop(section)
+    config["models"] = {"local-bert": {"source": str(tiny_model_dirs["bert"])}}
+    config["probes"] = {
+        "source": "arora",
+        "arora": {"url": archive.as_uri(), "sha256": sha256(archive)},
+        "format": "arora",
+        "key": str(REPO / "config/probes/wvs7_key.tsv"),
+        "exclusions": str(REPO / "config/probes/arora_excluded.tsv"),
+        "skip_defective_rows": True,
+        "paper_subset": True,
+    }
+    config["hofstede"] = {
+        "key": str(REPO / "config/probes/hofstede_key.tsv"),
+        "countries": {"en": "USA", "de": "DEU", "ko": "KOR"},
+        "synthetic": {"seed": 5},
+    }
+    path = tmp_path / "arora.yaml"
+    path.write_text(yaml.safe_dump(config))
+    workdir = tmp_path / "run"
+    snakemake(workdir, path)
+    snakemake(workdir, path, "--report", str(workdir / "report.html"))
+
+    probes = pl.read_parquet(workdir / "results/probes/probes.parquet")
+    wvs = probes.filter(pl.col("probe_set") == "wvs")
+    assert set(wvs["probe_lang"]) == {"en", "de", "ko"}
+    assert {"Q130a", "Q130d", "Q56", "Q106b"} <= set(wvs["probe_id"])
+    assert "Q152a" not in set(wvs["probe_id"]) and "Q18" not in set(wvs["probe_id"])  # no option B; excluded
+    log = (workdir / "results/logs/compile_probes.log").read_text()
+    assert "option B is missing" in log and "published probe excluded" in log
+    assert probes.filter(pl.col("probe_set") == "hofstede").height == 3 * 24
+
+    humans = pl.read_parquet(workdir / "results/tables/human_values.parquet")
+    assert set(humans.filter(pl.col("probe_id").is_in(["Q130a", "Q130d"]))["kind"]) == {"category"}
+    assert humans.height == wvs.height  # one human value per probe and language's country
+    subset = pl.read_parquet(workdir / "results/tables/paper_subset.parquet")
+    assert subset["in_subset"].all() and subset.height == wvs["probe_id"].n_unique()
+    alignment = pl.read_parquet(workdir / "results/tables/alignment.parquet")
+    assert set(alignment["n_probes"]) == {wvs["probe_id"].n_unique()}
+
+    indices = pl.read_parquet(workdir / "results/tables/hofstede_indices.parquet")
+    assert indices.height == 3 * 6 and indices["index"].null_count() == 0
+    agreement = pl.read_parquet(workdir / "results/tables/hofstede_alignment.parquet")
+    assert set(agreement["n_languages"]) == {3} and agreement["scores_data"].str.contains("SYNTHETIC").all()
+    html = (workdir / "report.html").read_text()
+    assert "hofstede.png" in html and "Hofstede dimensions" in html

@@ -75,9 +75,15 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
     config["countries"] = {lang: config["countries"][lang] for lang in config["languages"]}
     probes = tmp_path / "probes"
     if not probes.exists():
-        shutil.copytree(REPO / "config" / "probes", probes, ignore=shutil.ignore_patterns("questions.tsv"))
+        shutil.copytree(REPO / "config" / "probes" / "demo", probes)
     config["probes"]["path"] = str(probes)
-    config["probes"]["questions"] = str(REPO / "config" / "probes" / "questions.tsv")
+    for key in ("key", "exclusions"):
+        config["probes"][key] = str(REPO / config["probes"][key])
+    config["hofstede"].update(
+        probes=str(REPO / config["hofstede"]["probes"]),
+        key=str(REPO / config["hofstede"]["key"]),
+        countries={lang: config["countries"][lang] for lang in ("en", "de", "ko")},
+    )
     config["models"] = {
         "tiny-xlmr": {"build": {**config["models"]["tiny-xlmr"]["build"], "steps": 30, "vocab_size": 1500}},
         "local-bert": {"source": str(bert_dir)},

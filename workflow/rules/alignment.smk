@@ -3,8 +3,9 @@ rule alignment:
     input:
         scores=PLAN.all_scores(),
         humans="results/tables/human_values.parquet",
+        subset=paper_subset(),
     output:
-        questions="results/tables/question_alignment.parquet",
+        probes="results/tables/probe_alignment.parquet",
         languages="results/tables/alignment.parquet",
     log:
         "results/logs/alignment.log",

@@ -19,6 +19,7 @@ from valuetrace import settings, sources
 from valuetrace.grid import BASE, MULTILINGUAL, Run
 from valuetrace.plan import Plan
 from valuetrace.probes import probe_files
+from valuetrace.tables import TABLES
 
 # Validating fills in the schema's defaults, the one place where they are written down.
 settings.validate_config(config)
@@ -31,9 +32,33 @@ PLAN = Plan(config)
 DATASETS = PLAN.datasets
 SCORING = settings.Scoring.from_config(config).params()
 
+PROBES = config["probes"]
+HOFSTEDE = config.get("hofstede")
+# Arora et al.'s release, where probes.source is arora: fetched and unpacked by a rule.
+ARORA_RELEASE = "results/probes/arora"
+RELEASE = [ARORA_RELEASE] if PROBES["source"] == "arora" else []
+WVS_PATHS = [f"{ARORA_RELEASE}/wvs" for _ in RELEASE] + settings.probe_paths(PROBES)
+HOFSTEDE_PATHS = (
+    (
+        settings.probe_paths(HOFSTEDE, "probes")
+        or [f"{ARORA_RELEASE}/hofstede" for _ in RELEASE]
+    )
+    if HOFSTEDE
+    else []
+)
 # Files rather than folders are inputs: a folder's time stamp does not change when a file
 # in it is edited, and an edited probe or demo text must rerun what was built from it.
-PROBE_FILES = [str(path) for path in probe_files(Path(config["probes"]["path"]))]
+PROBE_FILES = [
+    str(path)
+    for paths in (
+        settings.probe_paths(PROBES),
+        settings.probe_paths(HOFSTEDE or {}, "probes"),
+    )
+    if paths
+    for path in probe_files(paths)
+]
+KEYS = [PROBES["key"], *[PROBES[key] for key in ("exclusions",) if PROBES.get(key)]]
+KEYS += [HOFSTEDE["key"]] if HOFSTEDE else []
 DEMO_TEXT = (config.get("pretraining_corpus") or {}).get("demo_text")
 DEMO_TEXT_FILES = [
     path
@@ -105,6 +130,18 @@ def survey_input():
     # A user's WVS file is an input while it exists: a missing one fails its job, not the plan.
     path = survey_file()
     return [path] if "synthetic" in config["survey"] or Path(path).exists() else []
+
+
+def hofstede_scores_input(wildcards):
+    # The user's scores file is an input while it exists: a missing one fails its job, not the plan.
+    if "synthetic" in HOFSTEDE:
+        return ["results/survey/hofstede_synthetic.csv"]
+    return [HOFSTEDE["scores"]] if Path(HOFSTEDE["scores"]).exists() else []
+
+
+def paper_subset():
+    # Alignment and shifts read the subset only when the config asks for it.
+    return ["results/tables/paper_subset.parquet"] if PROBES["paper_subset"] else []
 
 
 def survey_path(wildcards, input):

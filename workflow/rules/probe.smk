@@ -1,8 +1,26 @@
+rule arora_release:
+    """Arora et al.'s published probes: downloaded (or a copy put in results/downloads/), checked, unpacked."""
+    output:
+        directory(ARORA_RELEASE),
+    log:
+        "results/logs/arora_release.log",
+    benchmark:
+        "results/benchmarks/arora_release.tsv"
+    conda:
+        "../../envs/valuetrace.yaml"
+    params:
+        url=PROBES["arora"]["url"],
+        sha256=PROBES["arora"]["sha256"],
+    script:
+        "../scripts/arora_release.py"
+
+
 rule compile_probes:
-    """Validate the probe files and join them with the question metadata (scale, polarity)."""
+    """Validate the probe files and join them with their key (answer codes, polarity per probe id)."""
     input:
         probes=PROBE_FILES,
-        questions=config["probes"]["questions"],
+        release=RELEASE,
+        key_files=KEYS,
     output:
         "results/probes/probes.parquet",
     log:
@@ -12,11 +30,24 @@ rule compile_probes:
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        # The folder (or file) holding all probe files.
-        path=lambda wildcards, input: os.path.commonpath(input.probes),
-        languages=PLAN.languages,
-        format=config["probes"]["format"],
-        skip_defective_rows=config["probes"]["skip_defective_rows"],
+        wvs={
+            "paths": WVS_PATHS,
+            "key": PROBES["key"],
+            "exclusions": PROBES.get("exclusions"),
+            "languages": PLAN.languages,
+        },
+        hofstede=(
+            {
+                "paths": HOFSTEDE_PATHS,
+                "key": HOFSTEDE["key"],
+                "exclusions": PROBES.get("exclusions"),
+                "languages": list(HOFSTEDE["countries"]),
+            }
+            if HOFSTEDE
+            else None
+        ),
+        format=PROBES["format"],
+        skip_defective_rows=PROBES["skip_defective_rows"],
     script:
         "../scripts/compile_probes.py"
 
@@ -39,3 +70,22 @@ rule score_probes:
         scoring=SCORING,
     script:
         "../scripts/score_probes.py"
+
+
+rule paper_subset:
+    """The probes with a human value in every country and a usable probe in every language."""
+    input:
+        probes="results/probes/probes.parquet",
+        humans="results/tables/human_values.parquet",
+    output:
+        "results/tables/paper_subset.parquet",
+    log:
+        "results/logs/paper_subset.log",
+    benchmark:
+        "results/benchmarks/paper_subset.tsv"
+    conda:
+        "../../envs/valuetrace.yaml"
+    params:
+        languages=PLAN.languages,
+    script:
+        "../scripts/paper_subset.py"

@@ -6,6 +6,7 @@ rule shifts:
         scores=PLAN.all_scores(),
         humans="results/tables/human_values.parquet",
         alignment="results/tables/alignment.parquet",
+        subset=paper_subset(),
     output:
         shifts="results/tables/shifts.parquet",
         runs="results/tables/run_shifts.parquet",

@@ -1,7 +1,7 @@
 rule synthetic_survey:
     """A SYNTHETIC respondent file in the WVS-7 layout, for the demo and tests (not real data)."""
     input:
-        questions=config["probes"]["questions"],
+        probes="results/probes/probes.parquet",
     output:
         "results/survey/wvs7_synthetic.csv",
     log:
@@ -20,10 +20,10 @@ rule synthetic_survey:
 
 
 rule human_values:
-    """Weighted country means per question, mapped to [-1, 1] towards option A."""
+    """Human value of every WVS probe per language's country, in [-1, 1] towards option A."""
     input:
         survey=survey_input(),
-        questions=config["probes"]["questions"],
+        probes="results/probes/probes.parquet",
     output:
         "results/tables/human_values.parquet",
     log:

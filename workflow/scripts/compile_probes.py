@@ -1,16 +1,26 @@
-"""Rule compile_probes: the probe table (valuetrace.probes)."""
+"""Rule compile_probes: the probe table of every probe set, joined with its key (valuetrace.probes)."""
 
 from pathlib import Path
 
-from valuetrace import probes, tables
+import polars as pl
+
+from valuetrace import key, probes, tables
 from valuetrace.job import job
 
 with job(snakemake):
-    table, _ = probes.compile_probes(
-        Path(snakemake.params.path),
-        Path(snakemake.input.questions),
-        snakemake.params.languages,
-        snakemake.params.format,
-        snakemake.params.skip_defective_rows,
-    )
-    tables.write_table(table, snakemake.output[0], "probes")
+    compiled = []
+    for probe_set in probes.PROBE_SETS:
+        spec = snakemake.params[probe_set]
+        if spec is None:
+            continue
+        table, _ = probes.compile_probes(
+            spec["paths"],
+            Path(spec["key"]),
+            spec["languages"],
+            snakemake.params.format,
+            snakemake.params.skip_defective_rows,
+            probe_set=probe_set,
+            exclusions=key.read_exclusions(Path(spec["exclusions"])) if spec["exclusions"] else None,
+        )
+        compiled.append(table)
+    tables.write_table(pl.concat(compiled), snakemake.output[0], "probes")

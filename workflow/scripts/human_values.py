@@ -1,14 +1,16 @@
-"""Rule human_values: weighted country means mapped to [-1, 1] (valuetrace.survey)."""
+"""Rule human_values: the human value of every WVS probe per country (valuetrace.survey)."""
 
 from pathlib import Path
 
-from valuetrace import probes, survey, tables
+import polars as pl
+
+from valuetrace import key, survey, tables
 from valuetrace.job import job
 
 with job(snakemake):
     path = Path(snakemake.params.survey)
-    questions = probes.read_questions(Path(snakemake.input.questions))
-    respondents = survey.read_respondents(path, questions["question_id"].to_list())
+    probe_items = key.items(pl.read_parquet(snakemake.input.probes).filter(pl.col("probe_set") == "wvs"))
+    respondents = survey.read_respondents(path, [item.question_id for item in probe_items])
     label = survey.survey_label(path, snakemake.params.synthetic)
-    humans = survey.human_values(respondents, questions, snakemake.params.countries, label, path)
+    humans = survey.human_values(respondents, probe_items, snakemake.params.countries, label, path)
     tables.write_table(humans, snakemake.output[0], "human_values")

@@ -1,32 +1,36 @@
 """Alignment of a model's value profile with human values, per language, with bootstrap intervals.
 
-Agreement is the share of questions where the model's choice matches the human choice;
-the Spearman correlation compares model scores with the mapped human means. Both get a
-percentile bootstrap confidence interval over questions (scipy.stats.bootstrap).
-A question with several probes in a language (Arora et al.'s sub-items) counts once,
-with the mean of its probes' scores.
+Agreement is the share of probes where the model's choice matches the human choice; the
+Spearman correlation compares model scores with the human values. Both get a percentile
+bootstrap confidence interval over probes (scipy.stats.bootstrap). Each probe is compared with
+its own human value: the sub-items of one question (Arora et al.'s 106a and 106b, opposite poles;
+130a-d, categories) are distinct probes with distinct polarity, so their scores are never averaged.
+Only probe sets compared with the survey (``wvs``) are aligned.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from valuetrace.probes import choice
 from valuetrace.settings import Alignment
 
 
-def question_scores(scores: pl.DataFrame) -> pl.DataFrame:
-    """Mean score per model, run, language and question, and the choice it implies."""
-    return (
-        scores.group_by("model", "run", "scoring_method", "probe_lang", "question_id")
-        .agg(score=pl.col("score").mean(), n_probes=pl.len())
-        .with_columns(choice=choice(pl.col("score")))
-        .sort("model", "run", "probe_lang", "question_id")
-    )
+log = logging.getLogger(__name__)
+
+PROBE_KEY = ["probe_lang", "probe_id", "question_id"]
+
+
+def survey_scores(scores: pl.DataFrame, subset: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The scores of probes compared with the survey, limited to ``subset`` (a paper_subset table)."""
+    chosen = scores.filter(pl.col("probe_set") == "wvs")
+    if subset is not None:
+        chosen = chosen.join(subset.filter(pl.col("in_subset")).select("probe_id"), on="probe_id", how="semi")
+    return chosen.select("model", "run", "scoring_method", *PROBE_KEY, "score", "choice")
 
 
 def _spearman(model_scores: np.ndarray, human_scores: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -67,12 +71,14 @@ def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: fl
     return float(low), float(high)
 
 
-def align(scores: pl.DataFrame, humans: pl.DataFrame, settings: Alignment) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per-question comparison table and per-language alignment table for one or more models."""
+def align(
+    scores: pl.DataFrame, humans: pl.DataFrame, settings: Alignment, subset: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-probe comparison table and per-language alignment table for one or more models."""
     resamples, confidence_level, seed = settings.bootstrap_resamples, settings.confidence_level, settings.seed
-    paired = question_scores(scores).join(
-        humans.select("probe_lang", "question_id", "country", "human_score", "human_choice", "survey_data"),
-        on=["probe_lang", "question_id"],
+    paired = survey_scores(scores, subset).join(
+        humans.select("probe_lang", "probe_id", "country", "human_score", "human_choice", "survey_data"),
+        on=["probe_lang", "probe_id"],
         how="inner",
     )
     paired = paired.with_columns(agree=pl.col("choice") == pl.col("human_choice"))
@@ -93,7 +99,7 @@ def align(scores: pl.DataFrame, humans: pl.DataFrame, settings: Alignment) -> tu
                 "scoring_method": method,
                 "probe_lang": lang,
                 "country": group["country"][0],
-                "n_questions": group.height,
+                "n_probes": group.height,
                 "agreement": float(agree.mean()),
                 "agreement_low": agreement_ci[0],
                 "agreement_high": agreement_ci[1],
@@ -106,6 +112,37 @@ def align(scores: pl.DataFrame, humans: pl.DataFrame, settings: Alignment) -> tu
             }
         )
     return (
-        paired.sort("model", "run", "probe_lang", "question_id"),
+        paired.sort("model", "run", "probe_lang", "probe_id"),
         pl.DataFrame(records).sort("model", "run", "probe_lang"),
     )
+
+
+def paper_subset(probes: pl.DataFrame, humans: pl.DataFrame, languages: list[str]) -> pl.DataFrame:
+    """Per WVS probe id: whether it has a usable probe in every probe language and a human value in
+    every language's country (the rule behind the paper's 238 questions is not published; this
+    is the natural one), with the reason when not."""
+    wvs = probes.filter(pl.col("probe_set") == "wvs")
+    countries = humans.select("probe_lang", "country").unique()
+    n_countries = countries["country"].n_unique() if humans.height else 0
+    in_languages = wvs.group_by("probe_id", "question_id").agg(n_languages=pl.col("probe_lang").n_unique())
+    with_humans = humans.group_by("probe_id").agg(n_countries=pl.col("country").n_unique())
+    table = (
+        in_languages.join(with_humans, on="probe_id", how="left")
+        .with_columns(pl.col("n_countries").fill_null(0))
+        .with_columns(
+            in_subset=(pl.col("n_languages") == len(languages)) & (pl.col("n_countries") == n_countries),
+            reason=pl.when(pl.col("n_languages") < len(languages))
+            .then(pl.format("a usable probe in {} of {} languages", "n_languages", pl.lit(len(languages))))
+            .when(pl.col("n_countries") < n_countries)
+            .then(pl.format("valid human answers in {} of {} countries", "n_countries", pl.lit(n_countries)))
+            .otherwise(pl.lit("")),
+        )
+        .sort("probe_id")
+    )
+    kept = table.filter(pl.col("in_subset"))
+    log.info(
+        "paper subset: %d of %d probes (%d questions) have a usable probe in all %d languages and human values "
+        "in all %d countries",
+        kept.height, table.height, kept["question_id"].n_unique(), len(languages), n_countries,
+    )  # fmt: skip
+    return table

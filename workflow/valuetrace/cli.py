@@ -13,6 +13,7 @@ import polars as pl
 
 from valuetrace.errors import InputError
 from valuetrace.job import configure_logging
+from valuetrace.probes import PROBE_SETS
 from valuetrace.settings import schema, schema_default
 
 PROBE_FORMATS = schema()["properties"]["probes"]["properties"]["format"]["enum"]
@@ -21,17 +22,22 @@ PROBE_FORMATS = schema()["properties"]["probes"]["properties"]["format"]["enum"]
 def _probes_check(args) -> int:
     from valuetrace import probes
 
-    report, usable = probes.check(Path(args.path), args.format)
+    report, usable = probes.check(Path(args.path), args.format, probe_set=args.probe_set)
     print(report)
     return 0 if usable else 1
 
 
 def _probes_compile(args) -> int:
-    from valuetrace import probes, tables
+    from valuetrace import key, probes, tables
 
-    table, _ = probes.compile_probes(
-        Path(args.probes), Path(args.questions), args.languages, args.format, args.skip_defective_rows
-    )
+    table, skipped = probes.compile_probes(
+        [Path(path) for path in args.probes], Path(args.key), args.languages, args.format, args.skip_defective_rows,
+        probe_set=args.probe_set, exclusions=key.read_exclusions(Path(args.exclusions)) if args.exclusions else None,
+    )  # fmt: skip
+    for lang in args.languages:
+        keyed = table.filter(pl.col("probe_lang") == lang).height
+        left_out = sum(1 for row in skipped if probes.language_of(row.path) == lang)
+        print(f"{lang}: {keyed} probes keyed, {left_out} rows skipped or excluded")
     tables.write_table(table, args.out, "probes")
     return 0
 
@@ -59,10 +65,13 @@ def parser() -> argparse.ArgumentParser:
     check = probes.add_parser("check", help="validate probe files and report usable probes per language")
     check.add_argument("path", help="a probe file or a folder of them")
     check.add_argument("--format", choices=PROBE_FORMATS, default="auto", help="default: detected per file")
+    check.add_argument("--probe-set", choices=PROBE_SETS, default="wvs", help="WVS-7 questions or the VSM 2013 items")
     check.set_defaults(handler=_probes_check)
-    compile_ = probes.add_parser("compile", help="one table of usable probes with question metadata")
-    compile_.add_argument("--probes", required=True, help="a probe file or a folder of them")
-    compile_.add_argument("--questions", required=True, help="question metadata (scale, polarity of option A)")
+    compile_ = probes.add_parser("compile", help="one table of usable probes joined with their key")
+    compile_.add_argument("--probes", nargs="+", required=True, help="probe files or folders of them")
+    compile_.add_argument("--key", required=True, help="the key: answer codes and polarity per probe id")
+    compile_.add_argument("--exclusions", help="published probe ids to leave out, with reasons (Arora-format files)")
+    compile_.add_argument("--probe-set", choices=PROBE_SETS, default="wvs", help="WVS-7 questions or the VSM 2013 items")
     compile_.add_argument("--languages", nargs="+", required=True)
     compile_.add_argument("--format", choices=PROBE_FORMATS, default=schema_default("probes", "format"))
     compile_.add_argument("--skip-defective-rows", action="store_true", help="skip and log defective rows")

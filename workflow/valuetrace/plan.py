@@ -7,7 +7,8 @@ A *stage* is active when the config asks for its results:
 - ``runs``: fine-tuning runs exist (shifts);
 - ``planted``: one of their datasets plants questions;
 - ``attribution``: some runs are attributed (``attribution``);
-- ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``).
+- ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``);
+- ``hofstede``: the VSM 2013 probes are scored and compared with country scores (``hofstede``).
 
 Tables (``valuetrace.tables.TABLES``) and figures (``valuetrace.plots.FIGURES``) of active stages
 are made and shown in the report.
@@ -47,6 +48,8 @@ class Plan:
             self.stages.add("attribution")
         if self.counterfactual_runs:
             self.stages.add("counterfactual")
+        if config.get("hofstede") is not None:
+            self.stages.add("hofstede")
 
     def run_languages(self, dataset: str, finetune_lang: str) -> list[str]:
         """The languages whose examples a run of ``dataset`` is trained on."""

@@ -9,6 +9,7 @@ adding a figure is a function here, registered with :func:`report_figure`, and i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,6 +23,7 @@ PROFILES = "2. Value profiles"
 SURVEY = "3. Survey"
 SHIFTS = "5. Value shifts"
 ATTRIBUTION = "6. Attribution"
+HOFSTEDE = "7. Hofstede dimensions"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,12 @@ def report_figure(name: str, *, tables: tuple[str, ...], category: str, stage: s
         return draw
 
     return register
+
+
+def probe_order(probe_id: str) -> tuple:
+    """Probe ids in questionnaire order: Q2 before Q10, Q106a before Q106b before Q107."""
+    match = re.fullmatch(r"([A-Z]+)(\d+)([a-z]?)", probe_id)
+    return (match.group(1), int(match.group(2)), match.group(3)) if match else (probe_id, 0, "")
 
 
 def _pyplot():
@@ -139,7 +147,7 @@ def alignment_figure(alignment: pl.DataFrame):
 def scores_figure(scores: pl.DataFrame):
     """Value scores of one base model per question and probe language."""
     title = f"Value scores of {scores['model'][0]}: log P(A) - log P(B) (positive = option A)"
-    return _question_heatmap(scores, "score", title)
+    return _question_heatmap(scores.filter(pl.col("probe_set") == "wvs"), "score", title)
 
 
 @report_figure("human_values", tables=("human_values",), category=SURVEY, stage="probes")
@@ -154,16 +162,16 @@ def _question_heatmap(scores: pl.DataFrame, value: str, title: str):
     """Question × language heatmap of ``value`` (positive = leaning towards option A)."""
     plt, sns = _pyplot()
     pivot = (
-        scores.pivot(on="probe_lang", index="question_id", values=value, aggregate_function="mean")
-        .sort(pl.col("question_id").str.strip_prefix("Q").cast(pl.Int64))
+        scores.pivot(on="probe_lang", index="probe_id", values=value, aggregate_function="mean")
         .to_pandas()
-        .set_index("question_id")
+        .set_index("probe_id")
     )
+    pivot = pivot.loc[sorted(pivot.index, key=probe_order)]
     limit = max(float(abs(pivot).max().max()), 1e-6)
     figure, ax = plt.subplots(figsize=(0.5 * pivot.shape[1] + 3, 0.3 * pivot.shape[0] + 2))
     sns.heatmap(pivot, cmap="vlag_r", center=0, vmin=-limit, vmax=limit, ax=ax, cbar_kws={"label": value})
     ax.set_xlabel("probe language")
-    ax.set_ylabel("WVS question")
+    ax.set_ylabel("WVS probe")
     ax.set_title(title)
     return figure
 
@@ -184,8 +192,8 @@ def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str,
     limit = max(float(frame[value].abs().quantile(0.98) or 0), 1e-6)
     for index, (ax, (key, group)) in enumerate(zip(axes[0], sorted(groups.items()))):
         pivot = group.pivot(on=column, index=row, values=value, aggregate_function="mean").to_pandas().set_index(row)
-        if row == "question_id":
-            pivot = pivot.loc[sorted(pivot.index, key=lambda q: int(q[1:]))]
+        if row == "probe_id":
+            pivot = pivot.loc[sorted(pivot.index, key=probe_order)]
         sns.heatmap(
             pivot,
             cmap="vlag_r" if center is not None else "rocket_r",
@@ -283,9 +291,9 @@ def planted_figure(shifts: pl.DataFrame, planted: pl.DataFrame):
     datasets = planted["dataset"].unique().to_list()
     data = _largest_size(shifts.filter(pl.col("dataset").is_in(datasets)))
     return _heatmap_grid(
-        data, ["dataset", "finetune_lang"], "question_id", "probe_lang", "delta_score",
+        data, ["dataset", "finetune_lang"], "probe_id", "probe_lang", "delta_score",
         "Δscore after fine-tuning on planting sources (* planted question; blue = towards option A)",
-        center=0, marked_rows=set(planted["question_id"]),
+        center=0, marked_rows=set(planted["probe_id"]),
     )  # fmt: skip
 
 
@@ -386,4 +394,31 @@ def counterfactual_figure(counterfactual: pl.DataFrame):
     ax.set_xlabel("run: probe")
     ax.set_title("Retraining without the top-k attributed examples vs k random ones")
     ax.tick_params(axis="x", rotation=30)
+    return figure
+
+
+@report_figure("hofstede", tables=("hofstede_indices", "hofstede_alignment"), category=HOFSTEDE, stage="hofstede")
+def hofstede_figure(indices: pl.DataFrame, agreement: pl.DataFrame):
+    """VSM 2013 index of every base model per language against the country's score, per dimension."""
+    plt, sns = _pyplot()
+    data = indices.filter(pl.col("run") == "base")
+    dimensions = list(dict.fromkeys(data["dimension"]))
+    figure, axes = plt.subplots(2, 3, figsize=(13, 8), squeeze=False, layout="constrained")
+    for ax, dimension in zip(axes.flat, dimensions):
+        panel = data.filter(pl.col("dimension") == dimension).drop_nulls(["index", "country_score"])
+        if panel.is_empty():
+            ax.axis("off")
+            ax.set_title(f"{dimension.upper()}: no index or no country score")
+            continue
+        sns.scatterplot(data=panel.to_pandas(), x="country_score", y="index", hue="model", ax=ax, legend=ax is axes.flat[0])
+        for row in panel.iter_rows(named=True):
+            ax.annotate(row["probe_lang"], (row["country_score"], row["index"]), fontsize=7, xytext=(2, 2), textcoords="offset points")
+        rhos = agreement.filter(pl.col("run") == "base", pl.col("dimension") == dimension)
+        ax.set_title(
+            f"{dimension.upper()}: " + ", ".join(f"{row['model']} ρ = {row['spearman']:.2f}" for row in rhos.iter_rows(named=True)),
+            fontsize=9,
+        )
+        ax.set_xlabel("country score")
+        ax.set_ylabel("model's VSM index")
+    figure.suptitle(f"Hofstede's dimensions from the VSM 2013 probes\n{data['scores_data'][0] if data.height else ''}")
     return figure

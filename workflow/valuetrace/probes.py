@@ -1,14 +1,18 @@
-"""Probe sets: reading the project's own format and the Arora et al. (2023) format, and checking them.
+"""Probe sets: reading the project's own format and the Arora et al. (2023) format, checking
+them, and compiling them against their key.
 
 The project's own format is a folder with one ``<lang>.tsv`` per language (header
-``question_id, sentence, option_a, option_b``; the sentence holds one literal ``[MASK]``)
-and a ``questions.tsv`` that gives, per WVS question, its answer scale and which end of
-the scale option A stands for.
+``probe_id, sentence, option_a, option_b``; the sentence holds one literal ``[MASK]``). What a
+probe id measures, and which end of its answer scale option A stands for, is in the key
+(``valuetrace.key``).
 
-Arora, Kaffee & Augenstein (2023) published probes as tab-separated files with a header
-row, then: row index, WVS question number (sub-items such as ``106a``), sentence with a
-literal ``[MASK]``, option A, option B. Some published rows lack option B or the mask;
-such rows are reported and skipped, never fatal.
+Arora, Kaffee & Augenstein (2023) published probes as tab-separated files with a header row,
+then: row index, question number (WVS sub-items such as ``106a``; VSM items numbered from 0),
+sentence with a literal ``[MASK]``, option A, option B. Some published rows lack option B or the
+mask; such rows are reported and skipped, never fatal.
+
+A probe set is ``wvs`` (WVS-7 questions: ids ``Q1`` ... ``Q106a``) or ``hofstede`` (the 24 items
+of Hofstede's VSM 2013: ids ``VSM01`` ... ``VSM24``); each has its own key.
 """
 
 from __future__ import annotations
@@ -26,9 +30,8 @@ from valuetrace.errors import InputError
 log = logging.getLogger(__name__)
 
 MASK = "[MASK]"
-OWN_HEADER = ["question_id", "sentence", "option_a", "option_b"]
-QUESTION_COLUMNS = ["question_id", "section", "description", "scale_min", "scale_max", "option_a_end"]
-QUESTIONS_FILE = "questions.tsv"
+OWN_HEADER = ["probe_id", "sentence", "option_a", "option_b"]
+PROBE_SETS = ("wvs", "hofstede")
 
 # ISO 639-1 codes and English names of the languages the shipped probes and the
 # published Arora et al. files cover; file names carry one or the other.
@@ -82,7 +85,10 @@ class ProbeFile:
 
 
 def language_of(path: Path) -> str:
-    """The probe language named by a file name such as ``de.tsv`` or ``WVS_German.tsv``."""
+    """The probe language named by a file name: an ISO 639 code (``de.tsv``, ``fr.tsv``) or one of
+    the English names of the languages Arora et al. published (``WVS_German.tsv``)."""
+    if re.fullmatch(r"[a-z]{2,3}", path.stem):
+        return path.stem
     for token in re.split(r"[^A-Za-z]+", path.stem):
         token = token.lower()
         if token in LANGUAGE_NAMES:
@@ -90,8 +96,8 @@ def language_of(path: Path) -> str:
         if token in _LANGUAGE_ALIASES:
             return _LANGUAGE_ALIASES[token]
     raise InputError(
-        f"{path}: cannot tell the probe language from the file name; "
-        f"name it <code>.tsv with a code among {sorted(LANGUAGE_NAMES)}"
+        f"{path}: cannot tell the probe language from the file name; name it <code>.tsv with an "
+        f"ISO 639 code (de.tsv, fr.tsv) or an English language name ({', '.join(sorted(_LANGUAGE_ALIASES))})"
     )
 
 
@@ -121,18 +127,14 @@ def _row_problem(sentence: str, option_a: str, option_b: str) -> str | None:
     return None
 
 
-def _probe_row(question_id: str, probe_id: str, sentence: str, a: str, b: str, line: int) -> dict:
-    return {
-        "probe_id": probe_id,
-        "question_id": question_id,
-        "sentence": sentence,
-        "option_a": a,
-        "option_b": b,
-        "source_line": line,
-    }
+def _probe_row(probe_id: str, sentence: str, a: str, b: str, line: int) -> dict:
+    return {"probe_id": probe_id, "sentence": sentence, "option_a": a, "option_b": b, "source_line": line}
 
 
-def read_own_file(path: Path, language: str | None = None) -> ProbeFile:
+_OWN_PROBE_ID = re.compile(r"[A-Z]+\d+[a-z]?")
+
+
+def read_own_file(path: Path, language: str | None = None, probe_set: str = "wvs") -> ProbeFile:
     rows = _read_tsv(path)
     if not rows or [cell.strip() for cell in rows[0]] != OWN_HEADER:
         found = rows[0] if rows else "an empty file"
@@ -146,24 +148,32 @@ def read_own_file(path: Path, language: str | None = None) -> ProbeFile:
         if len(cells) > 4:
             result.skipped.append(SkippedRow(path, line, f"{len(cells)} fields (4 expected)"))
             continue
-        question_id, sentence, option_a, option_b = cells
+        probe_id, sentence, option_a, option_b = cells
         problem = _row_problem(sentence, option_a, option_b)
-        if not question_id:
-            problem = "question_id is empty"
-        elif question_id in seen:
-            problem = f"question {question_id} already has a probe on line {seen[question_id]}"
+        if not _OWN_PROBE_ID.fullmatch(probe_id):
+            problem = f"probe_id {probe_id!r} is not an id such as Q46 or Q106a"
+        elif probe_id in seen:
+            problem = f"probe {probe_id} already has a row on line {seen[probe_id]}"
         if problem:
             result.skipped.append(SkippedRow(path, line, problem))
             continue
-        seen[question_id] = line
-        result.rows.append(_probe_row(question_id, question_id, sentence, option_a, option_b, line))
+        seen[probe_id] = line
+        result.rows.append(_probe_row(probe_id, sentence, option_a, option_b, line))
     return result
 
 
 _ARORA_NUMBER = re.compile(r"^[Qq]?(\d+)[._-]?([A-Za-z]?)$")
 
 
-def read_arora_file(path: Path, language: str | None = None) -> ProbeFile:
+def arora_probe_id(number: int, letter: str, probe_set: str) -> str:
+    """The probe id of a published question number: WVS ``106`` + ``a`` -> ``Q106a``; the VSM
+    items are numbered from 0 in the published files, so Hofstede ``0`` -> ``VSM01``."""
+    if probe_set == "hofstede":
+        return f"VSM{number + 1:02d}{letter}"
+    return f"Q{number}{letter}"
+
+
+def read_arora_file(path: Path, language: str | None = None, probe_set: str = "wvs") -> ProbeFile:
     """Rows of a published Arora et al. file; defective rows are skipped with a reason."""
     rows = _read_tsv(path)
     result = ProbeFile(path, language or language_of(path), "arora")
@@ -182,15 +192,14 @@ def read_arora_file(path: Path, language: str | None = None) -> ProbeFile:
         if match is None:
             problem = f"question number {number!r} is not a number such as 106 or 106a"
         if problem is None:
-            question_id = f"Q{int(match.group(1))}"
-            probe_id = question_id + match.group(2).lower()
+            probe_id = arora_probe_id(int(match.group(1)), match.group(2).lower(), probe_set)
             if probe_id in seen:
                 problem = f"question {number} already has a probe on line {seen[probe_id]}"
         if problem:
             result.skipped.append(SkippedRow(path, line, problem))
             continue
         seen[probe_id] = line
-        result.rows.append(_probe_row(question_id, probe_id, sentence, option_a, option_b, line))
+        result.rows.append(_probe_row(probe_id, sentence, option_a, option_b, line))
     return result
 
 
@@ -207,95 +216,67 @@ def detect_format(path: Path) -> str:
     )
 
 
-def probe_files(path: Path) -> list[Path]:
-    """Probe files under ``path`` (a file, or a folder searched recursively)."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise InputError(f"{path}: no such file or folder")
-    files = sorted(
-        p for p in path.rglob("*") if p.suffix in {".tsv", ".txt", ".csv"} and p.name != QUESTIONS_FILE
-    )
-    if not files:
-        raise InputError(f"{path}: no probe files (*.tsv) found")
+def probe_files(paths: str | Path | list) -> list[Path]:
+    """Probe files under ``paths``: files, or folders searched recursively."""
+    files = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        path = Path(path)
+        if path.is_file():
+            files.append(path)
+            continue
+        if not path.is_dir():
+            raise InputError(f"{path}: no such file or folder")
+        found = sorted(p for p in path.rglob("*") if p.suffix in {".tsv", ".txt", ".csv"} and p.is_file())
+        if not found:
+            raise InputError(f"{path}: no probe files (*.tsv or *.csv) found")
+        files += found
     return files
 
 
-def read_probe_file(path: Path, fmt: str = "auto", language: str | None = None) -> ProbeFile:
+def read_probe_file(path: Path, fmt: str = "auto", language: str | None = None, probe_set: str = "wvs") -> ProbeFile:
     fmt = detect_format(path) if fmt == "auto" else fmt
     reader = {"valuetrace": read_own_file, "arora": read_arora_file}[fmt]
-    return reader(path, language)
-
-
-def read_questions(path: Path) -> pl.DataFrame:
-    """The question metadata file: scale and the polarity of option A per WVS question."""
-    rows = _read_tsv(path)
-    if not rows or [cell.strip() for cell in rows[0]] != QUESTION_COLUMNS:
-        found = rows[0] if rows else "an empty file"
-        raise InputError(f"{path}: header must be {' <tab> '.join(QUESTION_COLUMNS)!r}, found {found!r}")
-    records = []
-    for line, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(QUESTION_COLUMNS):
-            raise InputError(f"{path}:{line}: {len(cells)} fields ({len(QUESTION_COLUMNS)} expected)")
-        record = dict(zip(QUESTION_COLUMNS, (cell.strip() for cell in cells)))
-        try:
-            record["scale_min"] = int(record["scale_min"])
-            record["scale_max"] = int(record["scale_max"])
-        except ValueError:
-            raise InputError(f"{path}:{line}: scale_min and scale_max must be integers") from None
-        if record["scale_min"] >= record["scale_max"]:
-            raise InputError(f"{path}:{line}: scale_min must be below scale_max")
-        if record["option_a_end"] not in {"low", "high"}:
-            raise InputError(
-                f"{path}:{line}: option_a_end is {record['option_a_end']!r}; "
-                "it must say which end of the scale option A stands for: low or high"
-            )
-        if not re.fullmatch(r"Q\d+", record["question_id"]):
-            raise InputError(
-                f"{path}:{line}: question_id {record['question_id']!r} is not a WVS-7 column such as Q1"
-            )
-        if any(r["question_id"] == record["question_id"] for r in records):
-            raise InputError(f"{path}:{line}: question {record['question_id']} is listed twice")
-        records.append(record)
-    if not records:
-        raise InputError(f"{path}: no questions listed")
-    return pl.DataFrame(records, schema={c: (pl.Int64 if c.startswith("scale") else pl.String) for c in QUESTION_COLUMNS})
+    return reader(path, language, probe_set)
 
 
 def compile_probes(
-    path: Path,
-    questions_path: Path,
+    paths: str | Path | list,
+    key_path: Path,
     languages: list[str],
     fmt: str = "auto",
     skip_defective_rows: bool = False,
+    *,
+    probe_set: str = "wvs",
+    exclusions: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, list[SkippedRow]]:
-    """One table of usable probes for ``languages``, joined with their question metadata.
+    """One table of usable probes for ``languages``, joined with their key.
 
-    Defective rows are fatal unless ``skip_defective_rows`` (meant for published probe
-    sets with known defects); a probe whose question has no metadata is always fatal,
-    because without polarity its score cannot be compared with the survey.
+    Defective rows are fatal unless ``skip_defective_rows`` (meant for published probe sets
+    with known defects). A probe id the key does not describe is always fatal: without its
+    scale and polarity its score cannot be compared with the survey. Probes the key excludes,
+    and probe ids of Arora-format files listed in ``exclusions``, are skipped with their reason.
     """
-    questions = read_questions(questions_path)
+    from valuetrace.key import PROBE_COLUMNS, read_key
+
+    key = read_key(key_path)
+    keyed = {row["probe_id"]: row for row in key.iter_rows(named=True)}
     by_language: dict[str, list[ProbeFile]] = {}
-    for file in probe_files(path):
-        probe_file = read_probe_file(file, fmt)
+    for file in probe_files(paths):
+        probe_file = read_probe_file(file, fmt, probe_set=probe_set)
         by_language.setdefault(probe_file.language, []).append(probe_file)
     several = {lang: files for lang, files in by_language.items() if lang in languages and len(files) > 1}
     if several:
         lang, files = next(iter(several.items()))
         raise InputError(
-            f"{path}: several probe files for language {lang!r} ({', '.join(str(f.path) for f in files)}); "
-            "point probes.path at a folder with one file per language (e.g. Arora et al.'s WVS folder, "
-            "not its parent, whose Hofstede items would be read as WVS questions)"
+            f"{paths}: several probe files for language {lang!r} ({', '.join(str(f.path) for f in files)}); "
+            "give one file per language (e.g. Arora et al.'s wvs folder, not its parent, whose hofstede "
+            "files are a probe set of their own: config key hofstede)"
         )
     missing = [lang for lang in languages if lang not in by_language]
     if missing:
-        raise InputError(f"{path}: no probe file for languages {missing} (config key 'languages')")
+        raise InputError(f"{paths}: no probe file for languages {missing} (config key 'languages')")
     skipped: list[SkippedRow] = []
     records = []
-    known = set(questions["question_id"])
     for lang in languages:
         for probe_file in by_language[lang]:
             if probe_file.skipped and not skip_defective_rows:
@@ -306,24 +287,41 @@ def compile_probes(
                 )
             skipped += probe_file.skipped
             for row in probe_file.rows:
-                if row["question_id"] not in known:
+                entry = keyed.get(row["probe_id"])
+                if entry is None:
                     raise InputError(
-                        f"{probe_file.path}:{row['source_line']}: question {row['question_id']} "
-                        f"is not described in {questions_path} (its scale and polarity are needed)"
+                        f"{probe_file.path}:{row['source_line']}: probe {row['probe_id']} is not described in "
+                        f"{key_path} (its scale and polarity are needed: add a row for it, or remove the probe)"
                     )
-                records.append({"probe_lang": lang, **row, "source_file": str(probe_file.path)})
+                if entry["kind"] == "excluded":
+                    skipped.append(SkippedRow(probe_file.path, row["source_line"], f"excluded by the key: {entry['note']}"))
+                    continue
+                if probe_file.format == "arora" and row["probe_id"] in (exclusions or {}):
+                    reason = exclusions[row["probe_id"]]
+                    skipped.append(SkippedRow(probe_file.path, row["source_line"], f"published probe excluded: {reason}"))
+                    continue
+                records.append(
+                    {
+                        "probe_set": probe_set,
+                        "probe_lang": lang,
+                        **row,
+                        "question_id": entry["question_id"],
+                        "source_file": str(probe_file.path),
+                        **{column: entry[column] for column in PROBE_COLUMNS},
+                    }
+                )
         if not any(r["probe_lang"] == lang for r in records):
-            raise InputError(f"{path}: no usable probe for language {lang!r}")
-    table = pl.DataFrame(records).join(questions, on="question_id", how="left")
+            raise InputError(f"{paths}: no usable probe for language {lang!r}")
     for row in skipped:
         log.warning("skipped %s", row)
-    log.info("%d probes in %d languages", table.height, len(languages))
+    table = pl.DataFrame(records)
+    log.info("%d %s probes in %d languages", table.height, probe_set, len(languages))
     return table, skipped
 
 
-def check(path: Path, fmt: str = "auto") -> tuple[str, bool]:
+def check(path: Path, fmt: str = "auto", probe_set: str = "wvs") -> tuple[str, bool]:
     """A per-language report on the probe files under ``path`` and whether all are usable."""
-    files = [read_probe_file(file, fmt) for file in probe_files(path)]
+    files = [read_probe_file(file, fmt, probe_set=probe_set) for file in probe_files(path)]
     lines = []
     usable = True
     by_language: dict[str, list[ProbeFile]] = {}

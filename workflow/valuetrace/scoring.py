@@ -178,7 +178,7 @@ def score_probes(
     for readout, value in zip(needed, values):
         key = (readout.probe, readout.option)
         totals[key] = totals.get(key, 0.0) + value
-    scored = probes.select("probe_lang", "probe_id", "question_id").with_row_index("_probe")
+    scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_row_index("_probe")
     scored = scored.with_columns(
         model=pl.lit(model_name),
         run=pl.lit(run),
@@ -192,6 +192,7 @@ def score_probes(
     return scored.with_columns(choice=choice(pl.col("score"))).select(
         "model",
         "run",
+        "probe_set",
         "probe_lang",
         "probe_id",
         "question_id",

@@ -208,6 +208,12 @@ class Counterfactual(Settings):
 
 
 
+def probe_paths(section: dict, key: str = "path") -> list[str]:
+    """The probe files and folders a config section names (one path or a list)."""
+    paths = section.get(key) or []
+    return [paths] if isinstance(paths, str) else list(paths)
+
+
 def check_config(config: dict, base: Path) -> list[str]:
     """Raise InputError naming the first key of a validated config that contradicts another or the disk.
 
@@ -220,17 +226,31 @@ def check_config(config: dict, base: Path) -> list[str]:
     built = [name for name, spec in config["models"].items() if "build" in spec]
     if built and "pretraining_corpus" not in config:
         raise InputError(f"models {built} are built here, which needs the config key 'pretraining_corpus'")
-    for key, path in (("probes.path", config["probes"]["path"]), ("probes.questions", config["probes"]["questions"])):
+    probes = config["probes"]
+    if probes["source"] == "files" and not probe_paths(probes):
+        raise InputError("config key 'probes.path' is needed unless probes.source is arora")
+    shipped = [("probes.path", path) for path in probe_paths(probes)] + [("probes.key", probes["key"])]
+    if probes.get("exclusions"):
+        shipped.append(("probes.exclusions", probes["exclusions"]))
+    hofstede = config.get("hofstede")
+    if hofstede is not None:
+        if not probe_paths(hofstede, "probes") and probes["source"] != "arora":
+            raise InputError("config key 'hofstede.probes' is needed unless probes.source is arora (its hofstede folder)")
+        shipped += [("hofstede.probes", path) for path in probe_paths(hofstede, "probes")] + [("hofstede.key", hofstede["key"])]
+        unknown = [lang for lang in hofstede["countries"] if lang not in languages]
+        if unknown:
+            raise InputError(f"config key 'hofstede.countries': {unknown} are not probe languages (config key 'languages')")
+    for key, path in shipped:
         if not (base / path).exists():
             raise InputError(f"config key {key!r}: {path} does not exist")
     warnings = []
-    survey_path = config["survey"].get("path")
-    if survey_path is not None and not (base / survey_path).exists():
-        warnings.append(missing_data_files("survey.path", [survey_path]))
-    from valuetrace.probes import read_questions
+    for key, path in (("survey.path", config["survey"].get("path")), ("hofstede.scores", (hofstede or {}).get("scores"))):
+        if path is not None and not (base / path).exists():
+            warnings.append(missing_data_files(key, [path]))
+    from valuetrace.key import read_key
 
-    questions = read_questions(base / config["probes"]["questions"])
-    warnings += check_datasets(config, base, set(questions["question_id"]))
+    question_ids = set(read_key(base / probes["key"])["question_id"])
+    warnings += check_datasets(config, base, question_ids)
     check_attribution(config)
     return warnings
 
@@ -267,7 +287,7 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str
             )
         planted = [q for q in spec.get("planted_questions", []) if q not in question_ids]
         if planted:
-            raise InputError(f"config key 'datasets.{name}.planted_questions': {planted} are not in the question metadata")
+            raise InputError(f"config key 'datasets.{name}.planted_questions': {planted} are not keyed in probes.key")
         sizes, absent = source_type(spec).planned_sizes(name, spec, base)
         if absent:
             warnings.append(missing_data_files(f"datasets.{name}.{source_type(spec).key}", absent))

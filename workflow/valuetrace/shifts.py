@@ -1,19 +1,19 @@
 """How fine-tuning moved the values: per question, per language, across languages, per run.
 
-Inputs are the per-question scores of every base model and fine-tuned run (see
-``alignment.question_scores``), the human values and the alignment table. Everything is
-compared with the run's own base model.
+Inputs are the scores of the survey probes of every base model and fine-tuned run (see
+``alignment.survey_scores``), the human values and the alignment table. Everything is compared
+with the run's own base model.
 
-- ``shifts``: per run, probe language and question: score before and after, Δscore, whether
-  the choice flipped, and the direction relative to the human choice.
+- ``shifts``: per run, probe language and probe: score before and after, Δscore, whether the
+  choice flipped, and the direction relative to the human choice.
 - ``run_shifts``: per run and probe language: magnitude (mean |Δscore|), flip rate, share of
   shifts towards the human choice, change in agreement and in Spearman correlation.
 - ``cross_language``: per model, dataset and size, the fine-tuning language × probe language
   matrix of magnitude and flip rate, averaged over seeds with their spread.
 - ``distinctiveness``: mean pairwise Spearman correlation between the languages' value
-  profiles, before and after each run (higher = languages more alike).
-- ``planted``: for datasets that plant questions, each planted question's Δscore next to the
-  largest |Δscore| of the other questions in the same run and probe language.
+  profiles (scores over probes), before and after each run (higher = languages more alike).
+- ``planted``: for datasets that plant questions, each planted question's probes' Δscore next to
+  the largest |Δscore| of the probes of other questions in the same run and probe language.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from valuetrace.grid import BASE, MULTILINGUAL, Run
 RUN_COLUMNS = ["model", "dataset", "finetune_lang", "size", "seed"]
 PLANTED_SCHEMA = {
     "model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64,
-    "probe_lang": pl.String, "question_id": pl.String, "delta_score": pl.Float64,
+    "probe_lang": pl.String, "probe_id": pl.String, "question_id": pl.String, "delta_score": pl.Float64,
     "max_abs_delta_other": pl.Float64, "in_language": pl.Boolean, "towards_a_beyond_others": pl.Boolean,
 }  # fmt: skip
 
@@ -45,15 +45,13 @@ def with_run_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return tuned.join(grid, on="run", how="left")
 
 
-def question_shifts(question_scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
-    before = question_scores.filter(pl.col("run") == BASE).select(
-        "model", "probe_lang", "question_id", score_before="score"
+def probe_shifts(scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
+    before = scores.filter(pl.col("run") == BASE).select("model", "probe_lang", "probe_id", score_before="score")
+    after = with_run_columns(scores).select(
+        *RUN_COLUMNS, "run", "probe_lang", "probe_id", "question_id", score_after="score"
     )
-    after = with_run_columns(question_scores).select(
-        *RUN_COLUMNS, "run", "probe_lang", "question_id", score_after="score"
-    )
-    shifts = after.join(before, on=["model", "probe_lang", "question_id"], how="inner").join(
-        humans.select("probe_lang", "question_id", "human_choice"), on=["probe_lang", "question_id"], how="left"
+    shifts = after.join(before, on=["model", "probe_lang", "probe_id"], how="inner").join(
+        humans.select("probe_lang", "probe_id", "human_choice"), on=["probe_lang", "probe_id"], how="left"
     )
     delta = pl.col("score_after") - pl.col("score_before")
     toward_a = delta > 0
@@ -70,10 +68,10 @@ def question_shifts(question_scores: pl.DataFrame, humans: pl.DataFrame) -> pl.D
             .otherwise(pl.lit("away")),
         )
         .select(
-            *RUN_COLUMNS, "run", "probe_lang", "question_id", "score_before", "score_after", "delta_score",
+            *RUN_COLUMNS, "run", "probe_lang", "probe_id", "question_id", "score_before", "score_after", "delta_score",
             "flipped", "human_choice", "direction",
         )  # fmt: skip
-        .sort(*RUN_COLUMNS, "probe_lang", "question_id")
+        .sort(*RUN_COLUMNS, "probe_lang", "probe_id")
     )
 
 
@@ -82,7 +80,7 @@ def run_shifts(shifts: pl.DataFrame, alignment: pl.DataFrame) -> pl.DataFrame:
         magnitude=pl.col("delta_score").abs().mean(),
         flip_rate=pl.col("flipped").cast(pl.Float64).mean(),
         towards_rate=(pl.col("direction") == "towards").cast(pl.Float64).mean(),
-        n_questions=pl.len(),
+        n_probes=pl.len(),
     )
     measures = ["agreement", "spearman"]
     before = alignment.filter(pl.col("run") == BASE).select(
@@ -113,9 +111,9 @@ def cross_language(run_summary: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def profile_correlation(question_scores: pl.DataFrame) -> float:
-    """Mean Spearman correlation over pairs of languages of their per-question score profiles."""
-    profiles = question_scores.pivot(on="probe_lang", index="question_id", values="score").drop("question_id")
+def profile_correlation(scores: pl.DataFrame) -> float:
+    """Mean Spearman correlation over pairs of languages of their per-probe score profiles."""
+    profiles = scores.pivot(on="probe_lang", index="probe_id", values="score").drop("probe_id")
     correlations = [
         stats.spearmanr(profiles[a], profiles[b], nan_policy="omit").statistic
         for a, b in itertools.combinations(profiles.columns, 2)
@@ -123,13 +121,10 @@ def profile_correlation(question_scores: pl.DataFrame) -> float:
     return float(np.nanmean(correlations)) if correlations else float("nan")
 
 
-def distinctiveness(question_scores: pl.DataFrame) -> pl.DataFrame:
-    before = {
-        model: profile_correlation(group)
-        for (model,), group in question_scores.filter(pl.col("run") == BASE).group_by("model")
-    }
+def distinctiveness(scores: pl.DataFrame) -> pl.DataFrame:
+    before = {model: profile_correlation(group) for (model,), group in scores.filter(pl.col("run") == BASE).group_by("model")}
     records = []
-    for (model, run), group in question_scores.filter(pl.col("run") != BASE).group_by("model", "run"):
+    for (model, run), group in scores.filter(pl.col("run") != BASE).group_by("model", "run"):
         after = profile_correlation(group)
         records.append(
             {
@@ -160,7 +155,7 @@ def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl
         )
         frames.append(
             runs.filter(is_planted)
-            .select(*RUN_COLUMNS, "probe_lang", "question_id", "delta_score")
+            .select(*RUN_COLUMNS, "probe_lang", "probe_id", "question_id", "delta_score")
             .join(others, on=[*RUN_COLUMNS, "probe_lang"], how="left")
             .with_columns(
                 in_language=(pl.col("probe_lang") == pl.col("finetune_lang"))
@@ -170,4 +165,4 @@ def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl
         )
     if not frames:
         return pl.DataFrame(schema=PLANTED_SCHEMA)
-    return pl.concat(frames).select(list(PLANTED_SCHEMA)).sort(*RUN_COLUMNS, "probe_lang", "question_id")
+    return pl.concat(frames).select(list(PLANTED_SCHEMA)).sort(*RUN_COLUMNS, "probe_lang", "probe_id")

@@ -2,9 +2,10 @@
 
 The WVS-7 file has one row per respondent: country code ``B_COUNTRY_ALPHA``, answers in
 columns ``Q1``, ``Q2`` …, and the weight ``W_WEIGHT``; negative codes (don't know, no
-answer, not asked, missing) are missing values. Per country and question we take the
-weighted mean of the valid answers and map it to [-1, 1] so that +1 is the end of the scale
-that option A stands for; its sign is the human choice.
+answer, not asked, missing) are missing values. Per country and probe, the key
+(``valuetrace.key``) says how answers become a human value in [-1, 1], +1 meaning option A:
+for a scale, the weighted mean position of the valid answers between its two ends; for one
+category of a nominal item, the weighted share choosing it. Its sign is the human choice.
 
 The WVS cannot be redistributed, so the demo and the tests use a synthetic file in exactly
 that format, generated from a seed; every table derived from it says so in ``survey_data``.
@@ -12,47 +13,64 @@ that format, generated from a seed; every table derived from it says so in ``sur
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from valuetrace.errors import InputError
+from valuetrace.key import Item
+
+log = logging.getLogger(__name__)
 
 COUNTRY = "B_COUNTRY_ALPHA"
 WEIGHT = "W_WEIGHT"
 MISSING_CODES = (-1, -2, -4, -5)
+HUMAN_VALUES_SCHEMA = {
+    "probe_lang": pl.String, "country": pl.String, "probe_id": pl.String, "question_id": pl.String,
+    "kind": pl.String, "n_respondents": pl.Int64, "human_score": pl.Float64, "human_choice": pl.String,
+    "survey_data": pl.String,
+}  # fmt: skip
 
 
 def survey_label(path: Path, synthetic: bool) -> str:
     return f"synthetic WVS-7 stand-in ({path.name}), not real survey data" if synthetic else f"WVS-7 ({path.name})"
 
 
-def synthetic_respondents(
-    countries: list[str], questions: pl.DataFrame, respondents_per_country: int, seed: int
-) -> pl.DataFrame:
+def synthetic_respondents(countries: list[str], items: list[Item], respondents_per_country: int, seed: int) -> pl.DataFrame:
     """A respondent table in the WVS-7 layout with country-specific answer tendencies.
 
-    Each country gets, per question, a latent lean drawn at random; answers are drawn
-    around it on the question's scale, a few are replaced by negative missing codes, and
+    Each country gets, per question of ``items``, a latent lean drawn at random; answers are
+    drawn around it along the question's answer line (for a nominal item, categories with
+    country-specific weights), a few are codes off the line or negative missing codes, and
     weights vary around 1 so that weighting matters.
     """
     rng = np.random.default_rng(seed)
     n = respondents_per_country
+    questions = {}
+    for item in items:
+        questions.setdefault(item.question_id, item)
     frames = []
     for country in countries:
         columns: dict[str, np.ndarray] = {
             COUNTRY: np.full(n, country),
             WEIGHT: np.round(rng.uniform(0.4, 1.6, n), 4),
         }
-        for question in questions.iter_rows(named=True):
-            low, high = question["scale_min"], question["scale_max"]
-            lean = rng.uniform(0.0, 1.0)
-            position = np.clip(rng.normal(lean, 0.3, n), 0.0, 1.0)
-            answers = np.rint(low + position * (high - low)).astype(np.int64)
+        for question, item in questions.items():
+            codes = np.array(item.codes)
+            if item.kind == "category":
+                answers = rng.choice(codes, n, p=rng.dirichlet(np.ones(len(codes))))
+            else:
+                lean = rng.uniform(0.0, 1.0)
+                position = np.clip(rng.normal(lean, 0.3, n), 0.0, 1.0)
+                answers = codes[np.rint(position * (len(codes) - 1)).astype(np.int64)]
+            if item.not_on_line:
+                off = rng.random(n) < 0.02
+                answers[off] = rng.choice(item.not_on_line, off.sum())
             missing = rng.random(n) < 0.04
             answers[missing] = rng.choice(MISSING_CODES, missing.sum())
-            columns[question["question_id"]] = answers
+            columns[question] = answers.astype(np.int64)
         frames.append(pl.DataFrame(columns))
     return pl.concat(frames)
 
@@ -61,7 +79,7 @@ def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
     """The columns needed from a WVS-7 respondent file (CSV, TSV or parquet)."""
     if not path.exists():
         raise InputError(f"survey file {path} does not exist (config key survey.path)")
-    needed = [COUNTRY, WEIGHT, *question_ids]
+    needed = [COUNTRY, WEIGHT, *dict.fromkeys(question_ids)]
     # The real WVS-7 file has hundreds of columns; only the needed ones are read.
     if path.suffix == ".parquet":
         lazy = pl.scan_parquet(path)
@@ -76,7 +94,7 @@ def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
         frame = lazy.select(needed).collect()
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"survey file {path}: cannot read it ({error})") from error
-    for column in [WEIGHT, *question_ids]:
+    for column in needed[1:]:
         if not frame[column].dtype.is_numeric():
             bad = frame.with_row_index("row").filter(
                 pl.col(column).cast(pl.Float64, strict=False).is_null() & pl.col(column).is_not_null()
@@ -88,15 +106,15 @@ def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
 
 def human_values(
     respondents: pl.DataFrame,
-    questions: pl.DataFrame,
+    items: list[Item],
     countries: dict[str, str],
     survey_data: str,
     path: Path,
 ) -> pl.DataFrame:
-    """Weighted mean per country and question, mapped to [-1, 1] towards option A.
+    """Per probe language (its country) and keyed probe: the human value in [-1, 1] towards option A.
 
-    ``countries`` maps probe language to WVS country code. Answers outside the question's
-    scale (other than negative missing codes) are an error naming the row.
+    ``countries`` maps probe language to WVS country code. A non-negative answer that is neither
+    on the item's answer line nor listed as off the line is an error naming the row.
     """
     present = set(respondents[COUNTRY].unique())
     absent = {lang: code for lang, code in countries.items() if code not in present}
@@ -106,38 +124,41 @@ def human_values(
         )
     rows = respondents.with_row_index("line", offset=2).filter(pl.col(COUNTRY).is_in(list(countries.values())))
     records = []
-    for question in questions.iter_rows(named=True):
-        qid, low, high = question["question_id"], question["scale_min"], question["scale_max"]
-        answers = rows.select("line", COUNTRY, WEIGHT, pl.col(qid).alias("answer"))
-        invalid = answers.filter((pl.col("answer") >= 0) & ~pl.col("answer").is_between(low, high))
+    for item in items:
+        answers = rows.select("line", COUNTRY, WEIGHT, pl.col(item.question_id).alias("answer"))
+        known = [*item.codes, *item.not_on_line]
+        invalid = answers.filter((pl.col("answer") >= 0) & ~pl.col("answer").is_in(known))
         if invalid.height:
             first = invalid.row(0, named=True)
             raise InputError(
-                f"survey file {path}, line {first['line']}: {qid} = {first['answer']} is outside "
-                f"its scale {low}..{high} (negative codes mean missing)"
+                f"survey file {path}, line {first['line']}: {item.question_id} = {first['answer']} is not one "
+                f"of its answer codes {' '.join(map(str, known))} (negative codes mean missing)"
             )
-        valid = answers.filter((pl.col("answer") >= 0) & pl.col(WEIGHT).is_not_null() & (pl.col(WEIGHT) > 0))
-        summary = valid.group_by(COUNTRY).agg(
-            weighted_mean=(pl.col("answer") * pl.col(WEIGHT)).sum() / pl.col(WEIGHT).sum(),
-            n_respondents=pl.len(),
+        valid = answers.filter(
+            pl.col("answer").is_in(list(item.codes)) & pl.col(WEIGHT).is_not_null() & (pl.col(WEIGHT) > 0)
         )
-        polarity = 1.0 if question["option_a_end"] == "high" else -1.0
+        shares = (
+            valid.group_by(COUNTRY, "answer")
+            .agg(weight=pl.col(WEIGHT).sum(), n=pl.len())
+            .with_columns(share=pl.col("weight") / pl.col("weight").sum().over(COUNTRY))
+        )
         for lang, code in countries.items():
-            match = summary.filter(pl.col(COUNTRY) == code)
-            if match.height == 0:
+            country = shares.filter(pl.col(COUNTRY) == code)
+            if country.height == 0:
+                log.warning("%s: no valid answer in %s (%s)", item.probe_id, code, lang)
                 continue
-            mean = match["weighted_mean"][0]
-            score = polarity * (2.0 * (mean - low) / (high - low) - 1.0)
+            value = item.human_value(dict(zip(country["answer"].to_list(), country["share"].to_list())))
             records.append(
                 {
                     "probe_lang": lang,
                     "country": code,
-                    "question_id": qid,
-                    "weighted_mean": mean,
-                    "n_respondents": match["n_respondents"][0],
-                    "human_score": score,
-                    "human_choice": "A" if score > 0 else "B",
+                    "probe_id": item.probe_id,
+                    "question_id": item.question_id,
+                    "kind": item.kind,
+                    "n_respondents": int(country["n"].sum()),
+                    "human_score": value,
+                    "human_choice": "A" if value > 0 else "B",
                     "survey_data": survey_data,
                 }
             )
-    return pl.DataFrame(records).sort("probe_lang", "question_id")
+    return pl.DataFrame(records, schema=HUMAN_VALUES_SCHEMA).sort("probe_lang", "probe_id")

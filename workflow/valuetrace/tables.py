@@ -43,7 +43,8 @@ TABLES = {
         Table("base_scores", "results/scores/{model}/base.parquet", "probes", "scores", report=False),
         Table("human_values", "results/tables/human_values.parquet", "probes", "human_values"),
         Table("alignment", "results/tables/alignment.parquet", "probes", "alignment"),
-        Table("question_alignment", "results/tables/question_alignment.parquet", "probes", "question_alignment"),
+        Table("probe_alignment", "results/tables/probe_alignment.parquet", "probes", "probe_alignment"),
+        Table("paper_subset", "results/tables/paper_subset.parquet", "probes", "paper_subset"),
         Table("shifts", "results/tables/shifts.parquet", "runs", "shifts"),
         Table("run_shifts", "results/tables/run_shifts.parquet", "runs", "run_shifts"),
         Table("cross_language", "results/tables/cross_language.parquet", "runs", "cross_language"),
@@ -56,6 +57,8 @@ TABLES = {
         # The full top table is large; the report carries the top examples of flipped probes.
         Table("attribution_flipped", "results/tables/attribution_flipped.parquet", "attribution", "attribution_top"),
         Table("counterfactual", "results/tables/counterfactual.parquet", "counterfactual", "counterfactual"),
+        Table("hofstede_indices", "results/tables/hofstede_indices.parquet", "hofstede", "hofstede_indices"),
+        Table("hofstede_alignment", "results/tables/hofstede_alignment.parquet", "hofstede", "hofstede_alignment"),
     )
 }
 
