@@ -394,3 +394,12 @@ def test_compile_arora_probes_without_skipping_names_first_defect():
         probes.compile_probes(ARORA / "WVS", KEY, ["bn", "de"])
     assert f"{ARORA / 'WVS' / 'bn.tsv'}:5: option B is missing" in str(error.value)
     assert "2 defective rows in this file" in str(error.value)
+
+
+def test_english_file_has_a_probe_for_every_keyed_published_probe_id():
+    english, skipped = probes.compile_probes(ROOT / "config/probes/wvs7/en.tsv", KEY, ["en"])
+    assert skipped == []
+    from valuetrace.key import read_key
+
+    published = set(read_key(KEY)["probe_id"]) - {"Q106"}  # Q106 is the demo set's own unsplit probe
+    assert set(english["probe_id"]) == published
