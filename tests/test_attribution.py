@@ -49,5 +49,8 @@ def test_checkpoint_dir_picks_the_last_checkpoints(tmp_path):
         (tmp_path / "checkpoints" / f"step-{step}").mkdir(parents=True)
     assert attribution.checkpoint_dir(tmp_path, 1, 2).name == "step-6"
     assert attribution.checkpoint_dir(tmp_path, 2, 2).name == "step-12"
-    with pytest.raises(InputError, match="saved 3 checkpoints"):
+    with pytest.raises(InputError, match="saved 3 checkpoints .raise finetuning.checkpoints"):
         attribution.checkpoint_dir(tmp_path, 1, 4)
+    (tmp_path / "run.json").write_text('{"checkpoints": 4}')
+    with pytest.raises(InputError, match="holds 3 of the 4 checkpoints its training saves, so it is damaged"):
+        attribution.checkpoint_dir(tmp_path, 1, 2)

@@ -67,3 +67,37 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tmp_path, tiny_model_d
     history = json.loads((out / "training_log.json").read_text())
     assert history[-1]["step"] == 400
     assert sorted(int(p.name.split("-")[1]) for p in (out / "checkpoints").iterdir()) == [100, 200, 300, 400]
+
+
+def test_a_second_attempt_waits_for_the_first_and_keeps_its_finished_run(tmp_path, tiny_model_dirs, caplog):
+    """The rerun of a job whose Snakemake was killed while the job trained on (orphaned)."""
+    import fcntl
+    import os
+    import threading
+
+    work_dir, out_dir = tmp_path / "work", tmp_path / "out"
+    lock = tmp_path / "work.lock"
+    holder = lock.open("a+")
+    fcntl.flock(holder, fcntl.LOCK_EX)  # the orphaned first attempt, still training
+    holder.write("4242\n")
+    holder.flush()
+    second = threading.Thread(
+        target=finetune,
+        args=(str(tiny_model_dirs["bert"]), training_file(tmp_path, 4), out_dir, work_dir, Training(
+            batch_size=2, epochs=1, learning_rate=1e-3, max_length=32, mlm_probability=0.15, seed=0, checkpoints=1
+        )),
+    )  # fmt: skip
+    with caplog.at_level("INFO", logger="valuetrace.finetune"):
+        second.start()
+        while "process 4242 is still training this run" not in caplog.text:
+            assert second.is_alive()
+            time.sleep(0.01)
+        assert not out_dir.exists()  # it waits rather than training beside the first
+        out_dir.mkdir()
+        (out_dir / "run.json").write_text("{}")  # the first attempt finishes
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        holder.close()
+        second.join()
+    assert "an earlier attempt finished this run" in caplog.text
+    assert not work_dir.exists() and (out_dir / "run.json").read_text() == "{}"  # nothing trained twice
+    assert lock.read_text() == f"{os.getpid()}\n"

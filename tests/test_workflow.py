@@ -4,13 +4,18 @@ outputs, reruns after config edits and deleted files, resumption, and the paper-
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+import torch
 import yaml
+from safetensors.torch import load_file
 
 from valuetrace.arora import sha256
 from valuetrace.tables import check_table
@@ -134,7 +139,7 @@ def test_changed_country_of_one_language_reruns_only_the_survey_side(completed_s
         "figure_human_values": 1,
         **{f"figure_{name}": 1 for name in SHIFT_FIGURES},
         # every report table that holds survey numbers
-        **{f"report_table_{name}": 1 for name in ("human_values", "alignment", "probe_alignment", "paper_subset", *SHIFT_TABLES)},
+        **{f"report_table_{name}": 1 for name in ("human_values", "survey_coverage", "alignment", "probe_alignment", "paper_subset", *SHIFT_TABLES)},
         "all": 1,
     }
 
@@ -264,27 +269,17 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "counterfactual_finetune": 104 * (1 + 3),
         "counterfactual": 1,
         **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
-        **{f"report_table_{name}": 1 for name in ("probes", "human_values", "alignment", "probe_alignment", "paper_subset",
+        **{f"report_table_{name}": 1 for name in ("probes", "human_values", "survey_coverage", "alignment", "probe_alignment", "paper_subset",
                                                   *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices", "hofstede_alignment")},
         "all": 1,
     }
     # Models by hub name are loaded from the name: nothing is built here (no build_model job).
 
 
-@pytest.mark.slow
-def test_killed_workflow_resumes_fine_tuning_from_its_checkpoint(tmp_path):
-    """Kill Snakemake (and its job) mid fine-tuning; the rerun continues from the last checkpoint."""
-    import os
-    import signal
-    import time
-
-    workdir = tmp_path / "run"
-    config = small_config(
-        tmp_path, tmp_path,
-        **{"finetuning.sizes": [60], "finetuning.epochs": 3, "finetuning.batch_size": 1, "finetuning.checkpoints": 6},
-    )  # fmt: skip
-    target = "results/finetuned/tiny-xlmr/neutral/en/n60_s0"
-    work = workdir / "results/work/finetune/tiny-xlmr/neutral/en/n60_s0"
+def start_and_kill(workdir: Path, config: Path, target: str, work: Path, whole_group: bool) -> list[int]:
+    """Start Snakemake on ``target``, SIGKILL it (with its job, or alone) once a checkpoint is saved;
+    returns the checkpoints saved by then. A job that outlives Snakemake is left stopped (SIGSTOP),
+    so that its rerun surely finds it still training; the caller continues it."""
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(config), "--cores", "2", target,
@@ -293,18 +288,70 @@ def test_killed_workflow_resumes_fine_tuning_from_its_checkpoint(tmp_path):
     deadline = time.time() + 300
     while not list(work.glob("checkpoint-*/trainer_state.json")) and time.time() < deadline and first.poll() is None:
         time.sleep(0.1)
-    os.killpg(first.pid, signal.SIGKILL)
+    if whole_group:
+        os.killpg(first.pid, signal.SIGKILL)
+    else:
+        first.send_signal(signal.SIGKILL)  # the job goes on, orphaned, as after a lost login session
+        os.kill(orphan_pid(work), signal.SIGSTOP)
     first.wait()
-    saved = sorted(int(p.name.split("-")[1]) for p in work.glob("checkpoint-*"))
-    assert saved and saved[-1] < 180, "fine-tuning should have been killed mid-run"
+    return sorted(int(p.name.split("-")[1]) for p in work.glob("checkpoint-*"))
 
-    snakemake(workdir, config, "--unlock", target)
-    assert planned_jobs(workdir, config, target) == {"finetune": 1}  # its data was prepared before the kill
-    snakemake(workdir, config, target)
-    log = (workdir / "results/logs/finetune/tiny-xlmr/neutral/en/n60_s0.log").read_text()
-    assert f"resuming from checkpoint-{saved[-1]}" in log
-    steps = sorted(int(p.name.split("-")[1]) for p in (workdir / target / "checkpoints").iterdir())
-    assert steps[-1] == 180 and len(steps) == 6
+
+def orphan_pid(work: Path) -> int:
+    """The process that holds the lock of the run in ``work`` (finetune writes its PID there)."""
+    return int(work.with_name(f"{work.name}.lock").read_text())
+
+
+def wait_for(path: Path, text: str, process: subprocess.Popen) -> None:
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never said {text!r}")
+
+
+@pytest.mark.slow
+def test_killed_workflow_neither_loses_nor_changes_fine_tuning(tmp_path):
+    """SIGKILL of Snakemake mid fine-tuning, then --unlock and a rerun, two ways:
+    - Snakemake and its job killed: the rerun resumes from the last checkpoint;
+    - Snakemake alone killed: its job trains on, orphaned; the rerun waits for it and keeps its output.
+    Either way every checkpoint is there, and both end with the same weights (the orphan was never
+    interrupted, so the resumed run equals an uninterrupted one)."""
+    config = small_config(
+        tmp_path, tmp_path,
+        **{"finetuning.sizes": [60], "finetuning.epochs": 3, "finetuning.batch_size": 1, "finetuning.checkpoints": 6},
+    )  # fmt: skip
+    target = "results/finetuned/tiny-xlmr/neutral/en/n60_s0"
+    runs = {}
+    for scenario, whole_group in (("resumed", True), ("orphaned", False)):
+        workdir = tmp_path / scenario
+        work = workdir / "results/work/finetune/tiny-xlmr/neutral/en/n60_s0"
+        log = workdir / "results/logs/finetune/tiny-xlmr/neutral/en/n60_s0.log"
+        saved = start_and_kill(workdir, config, target, work, whole_group)
+        assert saved and saved[-1] < 180, "fine-tuning should have been killed mid-run"
+        snakemake(workdir, config, "--unlock", target)
+        assert planned_jobs(workdir, config, target) == {"finetune": 1}  # its data was prepared before the kill
+        if whole_group:
+            snakemake(workdir, config, target)
+            assert f"resuming from checkpoint-{saved[-1]}" in log.read_text()
+        else:
+            orphan = orphan_pid(work)
+            rerun = subprocess.Popen(
+                [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+                 "--configfile", str(config), "--cores", "2", target],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            wait_for(log, f"process {orphan} is still training this run", rerun)
+            os.kill(orphan, signal.SIGCONT)
+            output, _ = rerun.communicate(timeout=600)
+            assert rerun.returncode == 0, output[-3000:]
+            assert "an earlier attempt finished this run" in log.read_text()
+        steps = sorted(int(p.name.split("-")[1]) for p in (workdir / target / "checkpoints").iterdir())
+        assert steps == [30, 60, 90, 120, 150, 180]
+        runs[scenario] = load_file(workdir / target / "model" / "model.safetensors")
+    assert runs["resumed"].keys() == runs["orphaned"].keys()
+    assert all(torch.equal(runs["resumed"][name], runs["orphaned"][name]) for name in runs["resumed"])
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from valuetrace.attribution_summary import PROBE_KEY, self_check_indices
 from valuetrace.errors import InputError
+from valuetrace.finetune import RUN_FILE
 from valuetrace.influence import (
     SelectedParameterGradients,
     SignedLogProbability,
@@ -52,6 +53,12 @@ _EXPERIMENT = "targets"
 def checkpoint_dir(run_dir: Path, index: int, used: int) -> Path:
     """The ``index``-th (1-based) of the last ``used`` checkpoints a fine-tuning run saved."""
     saved = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda path: int(path.name.split("-")[1]))
+    planned = json.loads((run_dir / RUN_FILE).read_text())["checkpoints"] if (run_dir / RUN_FILE).exists() else None
+    if planned is not None and len(saved) < planned:
+        raise InputError(
+            f"{run_dir}: the run holds {len(saved)} of the {planned} checkpoints its training saves, so it is "
+            f"damaged or was written by an interrupted attempt; delete {run_dir} and run the workflow again"
+        )
     if len(saved) < used:
         raise InputError(
             f"{run_dir}: attribution.checkpoints is {used} but the run saved {len(saved)} checkpoints "

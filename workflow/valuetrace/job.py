@@ -30,6 +30,9 @@ def job(snakemake):
     """Run the block as the job of ``snakemake.rule``, writing to its log file."""
     log_path = Path(snakemake.log[0])
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # A new file rather than the old one truncated: an earlier attempt of this job that outlived
+    # its Snakemake (killed) may still be writing to the old one, and would garble this log.
+    log_path.unlink(missing_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved_streams = sys.stdout, sys.stderr

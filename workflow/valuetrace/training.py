@@ -1,18 +1,57 @@
-"""Masked-LM training with transformers' Trainer, shared by demo pretraining and fine-tuning."""
+"""Masked-LM training with transformers' Trainer, shared by demo pretraining and fine-tuning.
+
+A run resumed from one of its checkpoints continues exactly as the uninterrupted run would have:
+the Trainer restores weights, optimiser, scheduler, data order and its random states, and the
+masks come from :class:`StepSeededMasking`, whose generator depends only on the batch number.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
 from datasets import Dataset
 from transformers import (
     DataCollatorForLanguageModeling,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
     set_seed,
 )
+
+
+@dataclass
+class StepSeededMasking(DataCollatorForLanguageModeling):
+    """The masked-LM collator, masking batch i with a generator seeded from (seed, i).
+
+    transformers' collator draws every mask from one generator whose state is not in the Trainer's
+    checkpoints, so a resumed run masks its remaining batches differently from an uninterrupted
+    one; seeding per batch makes the masks a function of the batch number alone.
+    """
+
+    batches: int = 0
+
+    def torch_call(self, examples):
+        (state,) = np.random.SeedSequence([self.seed, self.batches]).generate_state(1)
+        self.generator = torch.Generator().manual_seed(int(state))
+        self._generator_pid = os.getpid()  # the parent class would otherwise make its own generator
+        self.batches += 1
+        return super().torch_call(examples)
+
+
+class _ResumeMasking(TrainerCallback):
+    """Sets the collator's batch number to the batches already trained when a run resumes."""
+
+    def __init__(self, collator: StepSeededMasking):
+        self.collator = collator
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.collator.batches = state.global_step * args.gradient_accumulation_steps
 
 
 def tokenized_dataset(texts: list[str], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
@@ -63,11 +102,13 @@ def train_masked_lm(
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
+    collator = StepSeededMasking(tokenizer, mlm_probability=mlm_probability, seed=seed)
     trainer = Trainer(
         model=model,
         args=arguments,
         train_dataset=tokenized_dataset(texts, tokenizer, max_length),
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability, seed=seed),
+        data_collator=collator,
+        callbacks=[_ResumeMasking(collator)],
     )
     checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if checkpoint else None)
