@@ -32,6 +32,7 @@ def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> p
         model=pl.lit(model), run=pl.lit(run), scoring_method=pl.lit("joint"),
         logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
         score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
+        unknown_token=pl.lit(False), truncated=pl.lit(False),
     ).with_columns(choice=choice(pl.col("score")))  # fmt: skip
 
 
@@ -107,6 +108,7 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
         "probes": probes,
         "base_scores": base["m1"],
         "human_values": humans,
+        "survey_coverage": survey.coverage(respondents, wvs_items, countries),
         "alignment": per_language,
         "probe_alignment": per_probe,
         "paper_subset": alignment.paper_subset(probes, humans, ["de", "en", "ko"]),

@@ -168,6 +168,31 @@ def test_absent_country_is_named():
     assert str(PATH) in message
 
 
+def test_a_country_whose_weights_are_all_zero_is_one_error_naming_it():
+    frame = respondents().with_columns(
+        pl.when(pl.col(survey.COUNTRY) == "TUR").then(0.0).otherwise(pl.col(survey.WEIGHT)).alias(survey.WEIGHT)
+    )
+    with pytest.raises(InputError, match=r"every respondent of TUR \(languages \['tr'\]\) has weight 0 or none in W_WEIGHT"):
+        survey.human_values(frame, ITEMS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
+
+
+def test_coverage_tables_the_valid_answers_of_each_country_and_question():
+    frame = respondents().with_columns(pl.when(pl.col(survey.COUNTRY) == "TUR").then(-1).otherwise(pl.col("Q49")).alias("Q49"))
+    table = survey.coverage(frame, ITEMS, {"de": "DEU", "tr": "TUR"})
+    rows = {(r["probe_lang"], r["question_id"]): r for r in table.iter_rows(named=True)}
+    assert (rows["de", "Q1"]["n_respondents"], rows["de", "Q1"]["n_valid"]) == (4, 3)
+    assert rows["de", "Q1"]["weight_valid"] == pytest.approx(4.0)
+    assert rows["tr", "Q49"]["n_valid"] == 0  # no valid answer: no human value for tr's Q49 ...
+    humans = survey.human_values(frame, ITEMS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
+    assert ("tr", "Q49") not in set(zip(humans["probe_lang"], humans["probe_id"]))  # ... as the table says
+
+
+def test_a_semicolon_separated_survey_csv_is_read(tmp_path: Path):
+    path = tmp_path / "wvs.csv"
+    respondents().write_csv(path, separator=";")
+    assert survey.read_respondents(path, ["Q1"])["Q1"].to_list() == [1, 2, -2, 4, 4, 3, 1]
+
+
 def test_read_respondents_selects_needed_columns(tmp_path: Path):
     path = tmp_path / "wvs.csv"
     respondents().with_columns(Q2=pl.lit(3), extra=pl.lit("x")).write_csv(path)
@@ -276,10 +301,13 @@ def test_synthetic_survey_then_human_values_scripts(tmp_path: Path):
     out = tmp_path / "human_values.parquet"
     humans_run = run_script(
         "human_values", tmp_path / "humans.log",
-        input={"survey": [respondents_csv], "probes": probes_table}, output=[out],
+        input={"survey": [respondents_csv], "probes": probes_table},
+        output={"humans": out, "coverage": tmp_path / "coverage.parquet"},
         params={"survey": str(respondents_csv), "countries": {"de": "DEU", "tr": "TUR"}, "synthetic": True},
     )  # fmt: skip
     assert humans_run.status == 0, humans_run.log
+    coverage = pl.read_parquet(tmp_path / "coverage.parquet")
+    assert coverage.height == 2 * 27 and (coverage["n_respondents"] == 40).all() and (coverage["n_valid"] > 30).all()
     humans = pl.read_parquet(out)
     assert humans.height == 54
     assert set(humans["probe_lang"]) == {"de", "tr"}
@@ -295,7 +323,8 @@ def test_human_values_script_with_an_absent_country_fails_naming_it(tmp_path: Pa
     survey.synthetic_respondents(["DEU"], SHIPPED_ITEMS, 5, 1).write_csv(path)
     result = run_script(
         "human_values", tmp_path / "humans.log",
-        input={"survey": [path], "probes": probes_table}, output=[tmp_path / "h.parquet"],
+        input={"survey": [path], "probes": probes_table},
+        output={"humans": tmp_path / "h.parquet", "coverage": tmp_path / "c.parquet"},
         params={"survey": str(path), "countries": {"el": "GRC"}, "synthetic": True},
     )  # fmt: skip
     assert result.status == 2

@@ -25,7 +25,8 @@ rule human_values:
         survey=survey_input(),
         probes="results/probes/probes.parquet",
     output:
-        "results/tables/human_values.parquet",
+        humans="results/tables/human_values.parquet",
+        coverage="results/tables/survey_coverage.parquet",
     log:
         "results/logs/human_values.log",
     benchmark:

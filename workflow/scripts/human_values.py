@@ -13,4 +13,5 @@ with job(snakemake):
     respondents = survey.read_respondents(path, [item.question_id for item in probe_items])
     label = survey.survey_label(path, snakemake.params.synthetic)
     humans = survey.human_values(respondents, probe_items, snakemake.params.countries, label, path)
-    tables.write_table(humans, snakemake.output[0], "human_values")
+    tables.write_table(survey.coverage(respondents, probe_items, snakemake.params.countries), snakemake.output.coverage, "survey_coverage")
+    tables.write_table(humans, snakemake.output.humans, "human_values")

@@ -75,6 +75,15 @@ def synthetic_respondents(countries: list[str], items: list[Item], respondents_p
     return pl.concat(frames)
 
 
+def separator_of(path: Path) -> str:
+    """The field separator of a delimited text file, from its header line: tab, semicolon (the
+    WVS CSV as some spreadsheet programs save it) or comma."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    counts = {separator: header.count(separator) for separator in ("\t", ";", ",")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
 def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
     """The columns needed from a WVS-7 respondent file (CSV, TSV or parquet)."""
     if not path.exists():
@@ -84,8 +93,7 @@ def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
     if path.suffix == ".parquet":
         lazy = pl.scan_parquet(path)
     else:
-        separator = "\t" if path.suffix in {".tsv", ".tab"} else ","
-        lazy = pl.scan_csv(path, separator=separator, infer_schema_length=10000)
+        lazy = pl.scan_csv(path, separator=separator_of(path), infer_schema_length=10000)
     try:
         columns = lazy.collect_schema().names()
         missing = [column for column in needed if column not in columns]
@@ -122,6 +130,16 @@ def human_values(
         raise InputError(
             f"survey file {path}: no respondents for countries {absent} (config key 'countries')"
         )
+    weights = respondents.filter(pl.col(COUNTRY).is_in(list(countries.values()))).group_by(COUNTRY).agg(
+        total=pl.col(WEIGHT).fill_null(0).clip(lower_bound=0).sum()
+    )
+    unweighted = sorted(weights.filter(pl.col("total") <= 0)[COUNTRY])
+    if unweighted:
+        languages = [lang for lang, code in countries.items() if code in unweighted]
+        raise InputError(
+            f"survey file {path}: every respondent of {', '.join(unweighted)} (languages {languages}) has weight 0 "
+            f"or none in {WEIGHT}, so no answer of theirs would count; check the file or the country codes"
+        )
     rows = respondents.with_row_index("line", offset=2).filter(pl.col(COUNTRY).is_in(list(countries.values())))
     records = []
     for item in items:
@@ -140,6 +158,8 @@ def human_values(
         shares = (
             valid.group_by(COUNTRY, "answer")
             .agg(weight=pl.col(WEIGHT).sum(), n=pl.len())
+            # group_by returns the groups in any order, and float sums depend on their order.
+            .sort(COUNTRY, "answer")
             .with_columns(share=pl.col("weight") / pl.col("weight").sum().over(COUNTRY))
         )
         for lang, code in countries.items():
@@ -162,3 +182,32 @@ def human_values(
                 }
             )
     return pl.DataFrame(records, schema=HUMAN_VALUES_SCHEMA).sort("probe_lang", "probe_id")
+
+
+COVERAGE_SCHEMA = {
+    "probe_lang": pl.String, "country": pl.String, "question_id": pl.String, "n_respondents": pl.Int64,
+    "n_valid": pl.Int64, "weight_valid": pl.Float64, "share_valid": pl.Float64,
+}  # fmt: skip
+
+
+def coverage(respondents: pl.DataFrame, items: list[Item], countries: dict[str, str]) -> pl.DataFrame:
+    """Per language's country and question: respondents, valid answers and their total weight.
+
+    A question without a valid answer in a country has no human value there; this table (and a
+    warning in the log) says so instead of leaving it out silently.
+    """
+    records = []
+    questions = {item.question_id: item for item in items}
+    for question, item in questions.items():
+        answers = respondents.select(COUNTRY, WEIGHT, answer=pl.col(question))
+        for lang, code in countries.items():
+            country = answers.filter(pl.col(COUNTRY) == code)
+            valid = country.filter(pl.col("answer").is_in(list(item.codes)) & (pl.col(WEIGHT).fill_null(0) > 0))
+            records.append(
+                {
+                    "probe_lang": lang, "country": code, "question_id": question, "n_respondents": country.height,
+                    "n_valid": valid.height, "weight_valid": float(valid[WEIGHT].sum()),
+                    "share_valid": valid.height / country.height if country.height else 0.0,
+                }  # fmt: skip
+            )
+    return pl.DataFrame(records, schema=COVERAGE_SCHEMA).sort("probe_lang", "question_id")

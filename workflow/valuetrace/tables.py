@@ -42,6 +42,7 @@ TABLES = {
         Table("probes", "results/probes/probes.parquet", "probes", "probes"),
         Table("base_scores", "results/scores/{model}/base.parquet", "probes", "scores", report=False),
         Table("human_values", "results/tables/human_values.parquet", "probes", "human_values"),
+        Table("survey_coverage", "results/tables/survey_coverage.parquet", "probes", "survey_coverage"),
         Table("alignment", "results/tables/alignment.parquet", "probes", "alignment"),
         Table("probe_alignment", "results/tables/probe_alignment.parquet", "probes", "probe_alignment"),
         Table("paper_subset", "results/tables/paper_subset.parquet", "probes", "paper_subset"),
