@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.exceptions import WorkflowError
 
 from valuetrace import settings
 from valuetrace.errors import InputError
@@ -53,11 +52,31 @@ def test_validation_fills_in_the_schema_defaults():
     assert config["datasets"]["neutral"]["parallel"] is False  # defaults inside a named dataset too
 
 
-def test_unknown_key_and_bad_value_are_refused():
-    with pytest.raises(WorkflowError, match="colour"):
-        validated(**{"scoring.colour": "blue"})
-    with pytest.raises(WorkflowError, match="pseudo"):
-        validated(**{"scoring.method": "pseudo"})
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"scoring.colour": "blue"}, "config key 'scoring': unknown key 'colour' (allowed: method, batch_size, max_length"),
+        ({"colour": "blue"}, "the config: unknown key 'colour' (allowed: languages,"),
+        ({"scoring.method": "pseudo"}, "config key 'scoring.method': 'pseudo' is not one of ['joint', 'pll']"),
+        ({"survey.path": "wvs.csv"}, "config key 'survey': set exactly one of path, synthetic"),
+        ({"datasets.neutral.generate.sentences": -3}, "config key 'datasets.neutral.generate.sentences': -3 is less than"),
+        ({"scoring.method": None}, "config key 'scoring': 'method' is a required property"),
+    ],
+)
+def test_a_config_that_breaks_the_schema_is_one_line_naming_the_key(changes, message):
+    with pytest.raises(InputError) as error:
+        validated(**changes)
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    path = tmp_path / "my.yaml"
+    path.write_text("languages: [en\nmodels:\n  tiny: {}\n")
+    with pytest.raises(InputError, match=rf"{path}:2:7: not valid YAML"):
+        settings.read_config(path)
+    path.write_text("- just a list\n")
+    with pytest.raises(InputError, match="a config is a mapping"):
+        settings.read_config(path)
 
 
 SETTINGS_OF_DEMO = {
@@ -111,6 +130,8 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.counterfactual.sizes": [1000]}, "attribution.counterfactual.sizes"),
         ({"attribution.checkpoints": 4}, r"'attribution.checkpoints' \(4\) exceeds the 3 checkpoints"),
         ({"attribution.counterfactual.k": 30}, r"'attribution.counterfactual.k' \(30\) exceeds 'attribution.top_k' \(25\)"),
+        ({"attribution.counterfactual.k": 300, "attribution.top_k": 400}, r"counterfactual.k' \(300\): the counterfactual of run planted/en/n300_s0 would remove all of its 300"),
+        ({"attribution.include_parameters": ["cls.(bias"]}, r"'attribution.include_parameters': 'cls.\(bias' is not a regular expression"),
     ],
 )
 def test_keys_that_contradict_each_other_or_the_disk_are_named(changes, message):
@@ -137,3 +158,13 @@ def test_local_corpus_files_are_counted_and_missing_ones_are_warnings(tmp_path):
     config["datasets"]["wiki"]["files"] = {"en": str(tmp_path / "en.txt")}
     with pytest.raises(InputError, match=r"'datasets.wiki.files' has no file for languages \['de'\]"):
         check(config)
+
+
+def test_a_model_directory_that_does_not_exist_is_a_warning_when_planning(tmp_path):
+    config = validated()
+    config["models"]["mine"] = {"source": str(tmp_path / "models" / "mine")}
+    config["models"]["hub"] = {"source": "FacebookAI/xlm-roberta-base"}
+    (warning,) = check(config)
+    assert "'models.mine.source'" in warning and "no local directory" in warning
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    assert check(config) == []

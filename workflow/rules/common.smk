@@ -16,17 +16,23 @@ os.environ.update(
 )
 
 from valuetrace import settings, sources
+from valuetrace.errors import InputError
 from valuetrace.grid import BASE, MULTILINGUAL, Run
 from valuetrace.plan import Plan
 from valuetrace.probes import probe_files
 from valuetrace.tables import TABLES
 
-# Validating fills in the schema's defaults, the one place where they are written down.
-settings.validate_config(config)
-# User-supplied data files may be missing when the workflow is only planned (snakemake -n
-# of the paper grid on a laptop): each is named here and required only by the job reading it.
-for warning in settings.check_config(config, Path.cwd()):
-    logger.warning(f"valuetrace: {warning}")
+try:
+    # Validating fills in the schema's defaults, the one place where they are written down.
+    settings.validate_config(config)
+    # User-supplied data files may be missing when the workflow is only planned (snakemake -n
+    # of the paper grid on a laptop): each is named here and required only by the job reading it.
+    for warning in settings.check_config(config, Path.cwd()):
+        logger.warning(f"valuetrace: {warning}")
+except InputError as error:
+    # One message and exit status 1, rather than Snakemake's traceback of the Snakefile.
+    logger.error(f"valuetrace: error: {error}")
+    sys.exit(1)
 
 PLAN = Plan(config)
 DATASETS = PLAN.datasets
@@ -50,12 +56,15 @@ HOFSTEDE_PATHS = (
 # in it is edited, and an edited probe or demo text must rerun what was built from it.
 PROBE_FILES = [
     str(path)
-    for paths in (
-        settings.probe_paths(PROBES),
-        settings.probe_paths(HOFSTEDE or {}, "probes"),
+    for paths, languages in (
+        (settings.probe_paths(PROBES), PLAN.languages),
+        (
+            settings.probe_paths(HOFSTEDE or {}, "probes"),
+            list((HOFSTEDE or {}).get("countries", {})),
+        ),
     )
     if paths
-    for path in probe_files(paths)
+    for path in probe_files(paths, languages)
 ]
 KEYS = [PROBES["key"], *[PROBES[key] for key in ("exclusions",) if PROBES.get(key)]]
 KEYS += [HOFSTEDE["key"]] if HOFSTEDE else []

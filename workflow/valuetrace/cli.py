@@ -1,5 +1,5 @@
-"""The ``valuetrace`` command line, for what people run by hand: checking and compiling probe files
-and scoring a model. The workflow's rules call the same library functions through their
+"""The ``valuetrace`` command line, for what people run by hand: checking a config, checking and
+compiling probe files, and scoring a model. The workflow's rules call the same library functions through their
 scripts (``workflow/scripts/``); option defaults are those of the config schema.
 """
 
@@ -54,6 +54,16 @@ def _score(args) -> int:
     return 0
 
 
+def _config_check(args) -> int:
+    from valuetrace import settings
+
+    config = settings.validate_config(settings.read_config(Path(args.config)))
+    for warning in settings.check_config(config, Path.cwd()):
+        print(f"warning: {warning}")
+    print(f"{args.config}: valid")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from valuetrace.scoring import METHODS
 
@@ -77,6 +87,13 @@ def parser() -> argparse.ArgumentParser:
     compile_.add_argument("--skip-defective-rows", action="store_true", help="skip and log defective rows")
     compile_.add_argument("--out", required=True)
     compile_.set_defaults(handler=_probes_compile)
+
+    config = commands.add_parser("config", help="workflow configs").add_subparsers(dest="config_command", required=True)
+    config_check = config.add_parser(
+        "check", help="validate a config file as the workflow would (its paths relative to the working directory)"
+    )
+    config_check.add_argument("config", help="a config file, e.g. config/paper.yaml")
+    config_check.set_defaults(handler=_config_check)
 
     score = commands.add_parser("score", help="value scores of every probe under one model")
     score.add_argument("--model", required=True, help="hub name or local directory of a masked LM")

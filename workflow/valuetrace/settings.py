@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,12 +46,76 @@ def schema_default(*keys: str) -> Any:
     return node["default"]
 
 
+def read_config(path: Path) -> dict:
+    """A config file as a dict; a YAML syntax error names the file, line and column."""
+    if not path.exists():
+        raise InputError(f"{path}: no such config file")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(f"{where}: not valid YAML ({problem}); check the indentation (spaces, not tabs) and quotes") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text ({error})") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{path}: a config is a mapping of keys (languages:, models:, ...), found {type(config).__name__}")
+    return config
+
+
 def validate_config(config: dict) -> dict:
-    """Validate ``config`` against the schema and fill in its defaults (in place); returns it."""
+    """Validate ``config`` against the schema and fill in its defaults (in place); returns it.
+
+    A config that breaks the schema is an InputError naming the key and what is wrong, instead of
+    Snakemake's message, which prints the whole schema section after it.
+    """
+    import jsonschema
+    from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    validate(config, str(SCHEMA))
+    try:
+        validate(config, str(SCHEMA))
+    except WorkflowError as error:
+        # Snakemake raises its error while handling jsonschema's, which says what is wrong.
+        if not isinstance(error.__context__, jsonschema.ValidationError):
+            raise
+        raise InputError(schema_error(error.__context__)) from None
     return config
+
+
+def schema_error(error) -> str:
+    """One line for a jsonschema ValidationError: the config key and what is wrong with it."""
+    error = _deepest(error)
+    key = ".".join(str(part) for part in error.absolute_path)
+    where = f"config key {key!r}" if key else "the config"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        keys = f"key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+        return f"{where}: unknown {keys} (allowed: {allowed}; see config/README.md)"
+    if error.validator == "oneOf" and all("required" in option for option in error.validator_value):
+        choices = ", ".join(option["required"][0] for option in error.validator_value)
+        return f"{where}: set exactly one of {choices}"
+    if error.validator == "required":
+        return f"{where}: {error.message} (see config/README.md)"
+    if error.validator in {"oneOf", "anyOf"}:
+        return f"{where}: {error.instance!r} is not what it takes ({error.schema['description']})"
+    return f"{where}: {error.message}"
+
+
+def _deepest(error):
+    """The most specific of the errors behind a oneOf/anyOf failure, when one branch nearly fits
+    (the error is inside the value); else the failure itself, which the description explains."""
+    from jsonschema.exceptions import best_match
+
+    if error.context and error.validator in {"oneOf", "anyOf"} and not all(
+        "required" in option for option in error.validator_value
+    ):
+        best = best_match(error.context)
+        if len(best.absolute_path) > len(error.absolute_path) or "description" not in error.schema:
+            return _deepest(best)
+    return error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,7 +308,13 @@ def check_config(config: dict, base: Path) -> list[str]:
     for key, path in shipped:
         if not (base / path).exists():
             raise InputError(f"config key {key!r}: {path} does not exist")
-    warnings = []
+    warnings = [
+        f"config key 'models.{name}.source': {spec['source']} is no local directory (yet) and, with "
+        f"{spec['source'].count('/')} slashes or a leading / . ~, no hub name (organisation/name) either; "
+        "the jobs loading it fail until it exists"
+        for name, spec in config["models"].items()
+        if "source" in spec and looks_like_a_path(spec["source"]) and not (base / spec["source"]).exists()
+    ]
     for key, path in (("survey.path", config["survey"].get("path")), ("hofstede.scores", (hofstede or {}).get("scores"))):
         if path is not None and not (base / path).exists():
             warnings.append(missing_data_files(key, [path]))
@@ -253,6 +324,12 @@ def check_config(config: dict, base: Path) -> list[str]:
     warnings += check_datasets(config, base, question_ids)
     check_attribution(config)
     return warnings
+
+
+def looks_like_a_path(source: str) -> bool:
+    """Whether a model source can only be a local directory: hub names are ``name`` or
+    ``organisation/name``, never absolute, relative to . or ~, nor deeper."""
+    return source.startswith(("/", ".", "~")) or source.count("/") > 1
 
 
 def missing_data_files(key: str, paths: list[str]) -> str:
@@ -327,8 +404,26 @@ def check_attribution(config: dict) -> None:
             f"config key 'attribution.checkpoints' ({attribution['checkpoints']}) exceeds the "
             f"{finetuning['checkpoints']} checkpoints fine-tuning keeps ('finetuning.checkpoints')"
         )
+    for key in ("include_parameters", "exclude_parameters"):
+        for pattern in attribution[key]:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise InputError(f"config key 'attribution.{key}': {pattern!r} is not a regular expression ({error})") from None
     if counterfactual and counterfactual["k"] > attribution["top_k"]:
         raise InputError(
             f"config key 'attribution.counterfactual.k' ({counterfactual['k']}) exceeds "
             f"'attribution.top_k' ({attribution['top_k']}), the examples kept per probe"
         )
+    if counterfactual:
+        from valuetrace.grid import runs, select
+
+        retrained = select(select(runs(config), attribution), counterfactual)
+        if retrained:
+            smallest = min(retrained, key=lambda run: run.size)
+            if counterfactual["k"] >= smallest.size:
+                raise InputError(
+                    f"config key 'attribution.counterfactual.k' ({counterfactual['k']}): the counterfactual of run "
+                    f"{smallest.name} would remove all of its {smallest.size} examples per language; choose k below "
+                    "the smallest size it retrains (or restrict attribution.counterfactual.sizes)"
+                )
