@@ -38,6 +38,9 @@ def test_counterfactual_picks_the_most_shifted_probe_and_its_top_examples():
         counterfactual.removed_examples(top, list("abcdef"), probe, "top", 3, 0)
     with pytest.raises(InputError, match="targets_per_run"):
         counterfactual.target_probe(top, ["en"], 3)
+    # Removing every example would leave nothing to train on; numpy would say "Cannot take a larger sample".
+    with pytest.raises(InputError, match="only 6 examples .attribution.counterfactual.k"):
+        counterfactual.removed_examples(top, list("abcdef"), probe, "random", 6, 0)
 
 
 def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_dirs, shipped_probes):

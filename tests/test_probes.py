@@ -403,3 +403,13 @@ def test_english_file_has_a_probe_for_every_keyed_published_probe_id():
 
     published = set(read_key(KEY)["probe_id"]) - {"Q106"}  # Q106 is the demo set's own unsplit probe
     assert set(english["probe_id"]) == published
+
+
+def test_files_of_languages_not_asked_for_are_not_read(shipped_copy: Path):
+    (shipped_copy / "el.tsv").write_text("not a probe file at all\n", encoding="utf-8")
+    (shipped_copy / "notes.tsv").write_text("a file whose name is no language\n", encoding="utf-8")
+    table, _ = probes.compile_probes(shipped_copy, KEY, ["de", "ko"])
+    assert set(table["probe_lang"]) == {"de", "ko"}
+    assert probes.probe_files(shipped_copy, ["de"]) == [shipped_copy / "de.tsv"]
+    with pytest.raises(InputError, match="el.tsv: neither the valuetrace probe format"):
+        probes.compile_probes(shipped_copy, KEY, ["el"])

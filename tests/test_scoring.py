@@ -194,7 +194,8 @@ def test_joint_masks_all_tokens_of_a_multi_token_option_at_once(family, shipped_
 
 
 def test_joint_readouts_share_one_fully_masked_input_per_option(family, shipped_probes):
-    needed, n_tokens = scoring.readouts(family.tokenizer, shipped_probes, "joint", MAX_LENGTH)
+    needed, filled = scoring.readouts(family.tokenizer, shipped_probes, "joint", MAX_LENGTH)
+    n_tokens = {key: len(option.positions) for key, option in filled.items()}
     mask_id = family.tokenizer.mask_token_id
     groups: dict[tuple[int, str], list[scoring.Readout]] = {}
     for readout in needed:
@@ -295,8 +296,8 @@ def test_head_biased_towards_an_option_prefers_it(tiny_model_dirs, family, shipp
         ids = {}
         for option in ("a", "b"):
             sentence, text = row["sentence"], row[f"option_{option}"]
-            tokens, positions = scoring.option_positions(edited.tokenizer, sentence, text, MAX_LENGTH)
-            ids[option] = [tokens[p] for p in positions]
+            filled = scoring.option_positions(edited.tokenizer, sentence, text, MAX_LENGTH)
+            ids[option] = [filled.ids[p] for p in filled.positions]
         option_ids.append(ids)
     boosted = sorted({ids[preferred][0] for ids in option_ids if len(ids[preferred]) == 1})
     eligible = [
@@ -350,3 +351,27 @@ def test_scoring_methods_are_the_names_the_config_schema_allows():
     from valuetrace.settings import schema
 
     assert schema()["properties"]["scoring"]["properties"]["method"]["enum"] == list(scoring.METHODS)
+
+
+def test_probes_whose_options_the_model_cannot_read_whole_are_flagged(family, shipped_probes, caplog):
+    row = shipped_probes.row(0, named=True)
+    unknown = pl.DataFrame([{**row, "option_a": "\u2603\u2604"}])  # characters the tokenizer never saw
+    scores = score(family, unknown, "joint")
+    assert scores["unknown_token"].to_list() == [True] and scores["truncated"].to_list() == [False]
+    assert "1 probes have an option holding the unknown token" in caplog.text
+    long = long_probe(row, repeat=12, mask_first=True)
+    flagged = score(family, long, "joint", max_length=MAX_LENGTH)
+    assert flagged["truncated"].to_list() == [True]
+    assert "were cut (column truncated)" in caplog.text
+
+
+def test_pll_reads_out_the_unknown_token_like_salazar_et_al(family, shipped_probes):
+    """Every token of the filled sentence counts, [UNK] included; only the framing specials do not."""
+    row = {**shipped_probes.row(0, named=True), "option_a": "\u2603"}
+    needed, filled = scoring.readouts(family.tokenizer, pl.DataFrame([row]), "pll", MAX_LENGTH)
+    a = filled[0, "a"]
+    assert a.unknown
+    read = sorted(r.position for r in needed if r.option == "a")
+    framing = set(family.tokenizer.all_special_ids) - {family.tokenizer.unk_token_id}
+    assert read == [p for p, token in enumerate(a.ids) if token not in framing]
+    assert any(a.ids[p] == family.tokenizer.unk_token_id for p in read)

@@ -56,6 +56,8 @@ def removed_examples(top: pl.DataFrame, all_ids: list[str], probe: dict, removal
         if ranked.len() < k:
             raise InputError(f"k = {k} but only {ranked.len()} top examples were kept per probe (attribution.top_k)")
         return ranked.head(k).to_list()
+    if k >= len(all_ids):
+        raise InputError(f"k = {k} but the run has only {len(all_ids)} examples (attribution.counterfactual.k)")
     rng = np.random.default_rng(seed)
     return [all_ids[i] for i in sorted(rng.choice(len(all_ids), size=k, replace=False))]
 

@@ -13,6 +13,7 @@ aligned by ``item_id``) every language gets the same sentences.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import random
@@ -45,10 +46,35 @@ def _field(frame: pl.DataFrame, column: str, where: str) -> pl.Series:
     return series.cast(pl.String)
 
 
+TEXT_SUFFIXES = {".txt", ".tsv", ".csv"}
+_PARQUET_MAGIC = b"PAR1"
+
+
+def check_file_kind(path: Path, where: str) -> None:
+    """Refuse a file whose content does not match its suffix: binary data named .txt/.tsv/.csv
+    (read as text it would give a few garbage lines), or anything but parquet named .parquet."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if path.suffix == ".parquet":
+        if not head.startswith(_PARQUET_MAGIC):
+            raise InputError(f"{where}: {path} is not a parquet file (it does not start with PAR1); is it text named .parquet?")
+        return
+    if path.suffix in TEXT_SUFFIXES:
+        problem = "a NUL byte" if b"\0" in head else None
+        try:
+            # Incremental: the sample may end inside a multi-byte character.
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError as error:
+            problem = f"byte {error.start}: {error.reason}"
+        if problem:
+            raise InputError(f"{where}: {path} is not UTF-8 text ({problem}); a {path.suffix} corpus is text")
+
+
 def read_local(path: Path, text_column: str, id_column: str | None) -> pl.DataFrame:
     """Text and metadata of a local file; ``item_id`` is the id column or the row number."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    check_file_kind(path, str(path))
     try:
         if path.suffix == ".txt":
             lines = path.read_text(encoding="utf-8").splitlines()

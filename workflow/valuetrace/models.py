@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from tokenizers import Tokenizer, models as tokenizer_models, normalizers, pre_tokenizers, trainers
 from transformers import (
     AutoConfig,
@@ -53,6 +54,22 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
+def _weight_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.safetensors")) + sorted(directory.glob("*.bin")) if directory.is_dir() else []
+
+
+def _lfs_pointer(directory: Path) -> Path | None:
+    """A weights file in ``directory`` that is a git-lfs pointer (a few lines of text) instead of weights."""
+    for weights in _weight_files(directory):
+        with weights.open("rb") as handle:
+            if handle.read(len(_LFS_POINTER)) == _LFS_POINTER:
+                return weights
+    return None
+
+
 def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The masked LM and tokenizer at ``source`` (hub name or local directory), in eval mode."""
     try:
@@ -69,12 +86,22 @@ def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, P
             f"model {source!r}: model type {config.model_type!r} has no masked-LM head in "
             "transformers; value probing needs a masked LM such as xlm-roberta or bert"
         )
+    pointer = _lfs_pointer(Path(source))
+    if pointer is not None:
+        raise InputError(
+            f"model {source!r}: {pointer} is a git-lfs pointer, not the weights (the model was cloned without "
+            f"git-lfs); run `git lfs pull` in {source}, or download the model again"
+        )
     try:
         model, loading = AutoModelForMaskedLM.from_pretrained(
             source, trust_remote_code=False, output_loading_info=True
         )
-    except OSError as error:
-        raise InputError(f"model {source!r}: cannot load its weights ({_one_line(error)})") from error
+    except (OSError, SafetensorError) as error:
+        weights = ", ".join(path.name for path in _weight_files(Path(source))) or "its weights file"
+        raise InputError(
+            f"model {source!r}: cannot load {weights}, damaged or incomplete ({_one_line(error)}); "
+            "download the model again"
+        ) from error
     if loading["missing_keys"]:
         missing = sorted(loading["missing_keys"])
         raise InputError(

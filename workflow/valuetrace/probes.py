@@ -206,8 +206,16 @@ def read_arora_file(path: Path, language: str | None = None, probe_set: str = "w
 def detect_format(path: Path) -> str:
     """``valuetrace`` for the project's own header, ``arora`` for the published layout."""
     rows = _read_tsv(path)
-    if rows and [cell.strip() for cell in rows[0]] == OWN_HEADER:
+    if not any(cell.strip() for row in rows for cell in row):
+        raise InputError(f"{path}: the probe file is empty (remove it, or leave its language out of 'languages')")
+    header = [cell.strip() for cell in rows[0]]
+    if header == OWN_HEADER:
         return "valuetrace"
+    if header and header[0] == OWN_HEADER[0]:
+        raise InputError(
+            f"{path}:1: the header is {'/'.join(header)}; the valuetrace probe format has the columns "
+            f"{'/'.join(OWN_HEADER)}, separated by tabs"
+        )
     if len(rows) > 1 and len(rows[0]) >= 3:
         return "arora"
     raise InputError(
@@ -216,8 +224,10 @@ def detect_format(path: Path) -> str:
     )
 
 
-def probe_files(paths: str | Path | list) -> list[Path]:
-    """Probe files under ``paths``: files, or folders searched recursively."""
+def probe_files(paths: str | Path | list, languages: list[str] | None = None) -> list[Path]:
+    """Probe files under ``paths`` (files, or folders searched recursively); with ``languages``,
+    only the files of those languages, so that a broken file of another language stops nothing
+    (a file whose name says no language is then left out with a warning)."""
     files = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
         path = Path(path)
@@ -230,7 +240,16 @@ def probe_files(paths: str | Path | list) -> list[Path]:
         if not found:
             raise InputError(f"{path}: no probe files (*.tsv or *.csv) found")
         files += found
-    return files
+    if languages is None:
+        return files
+    wanted = []
+    for file in files:
+        try:
+            if language_of(file) in languages:
+                wanted.append(file)
+        except InputError as error:
+            log.warning("%s; the file is not read", error)
+    return wanted
 
 
 def read_probe_file(path: Path, fmt: str = "auto", language: str | None = None, probe_set: str = "wvs") -> ProbeFile:
@@ -261,10 +280,10 @@ def compile_probes(
     key = read_key(key_path)
     keyed = {row["probe_id"]: row for row in key.iter_rows(named=True)}
     by_language: dict[str, list[ProbeFile]] = {}
-    for file in probe_files(paths):
+    for file in probe_files(paths, languages):
         probe_file = read_probe_file(file, fmt, probe_set=probe_set)
         by_language.setdefault(probe_file.language, []).append(probe_file)
-    several = {lang: files for lang, files in by_language.items() if lang in languages and len(files) > 1}
+    several = {lang: files for lang, files in by_language.items() if len(files) > 1}
     if several:
         lang, files = next(iter(several.items()))
         raise InputError(

@@ -51,21 +51,31 @@ class Readout:
     target: int
 
 
-def option_positions(
-    tokenizer: PreTrainedTokenizerBase, sentence: str, option: str, max_length: int
-) -> tuple[list[int], list[int]]:
+@dataclass(frozen=True)
+class FilledOption:
+    """A probe sentence filled with one option, tokenised as the model reads it."""
+
+    ids: list[int]
+    positions: list[int]  # of the option's tokens
+    truncated: bool  # the filled sentence was longer than the model's positions and was cut
+    unknown: bool  # the option holds the tokenizer's unknown token
+
+
+def option_positions(tokenizer: PreTrainedTokenizerBase, sentence: str, option: str, max_length: int) -> FilledOption:
     """Token ids of ``sentence`` filled with ``option`` and the positions of the option's tokens."""
     start = sentence.index(MASK)
     end = start + len(option)
-    encoding = tokenizer(
-        sentence.replace(MASK, option), return_offsets_mapping=True, truncation=True, max_length=max_length
-    )
+    filled = sentence.replace(MASK, option)
+    encoding = tokenizer(filled, return_offsets_mapping=True, truncation=True, max_length=max_length)
     positions = [
         i
         for i, (first, last) in enumerate(encoding["offset_mapping"])
         if last > first and first < end and last > start
     ]
-    return encoding["input_ids"], positions
+    ids = encoding["input_ids"]
+    truncated = len(tokenizer(filled)["input_ids"]) > len(ids)
+    unknown = tokenizer.unk_token_id is not None and any(ids[p] == tokenizer.unk_token_id for p in positions)
+    return FilledOption(ids, positions, truncated, unknown)
 
 
 def joint(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[int]) -> list[MaskedReadout]:
@@ -75,12 +85,16 @@ def joint(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[in
 
 
 def pll(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[int]) -> list[MaskedReadout]:
-    """Pseudo-log-likelihood of the whole filled sentence: each token masked in turn."""
-    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    """Pseudo-log-likelihood of the whole filled sentence: each token masked in turn.
+
+    Every token counts but the special ones that frame a sentence (start, end, padding): the
+    unknown token is read out too, as Salazar et al. do (transformers counts it as special).
+    """
+    framing = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
     return [
         (tuple(tokenizer.mask_token_id if i == p else t for i, t in enumerate(ids)), p, token)
         for p, token in enumerate(ids)
-        if not special[p]
+        if token not in framing
     ]
 
 
@@ -95,28 +109,28 @@ METHODS: dict[str, Callable[[PreTrainedTokenizerBase, list[int], list[int]], lis
 
 def readouts(
     tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
-) -> tuple[list[Readout], dict[tuple[int, str], int]]:
-    """All log-probabilities needed to score ``probes``, and each option's token count."""
+) -> tuple[list[Readout], dict[tuple[int, str], FilledOption]]:
+    """All log-probabilities needed to score ``probes``, and each filled option."""
     if method not in METHODS:
         raise InputError(f"scoring method {method!r} is not one of {sorted(METHODS)}")
     # A longer input than the model has positions for would crash inside the model.
     max_length = min(max_length, tokenizer.model_max_length)
     needed: list[Readout] = []
-    n_tokens: dict[tuple[int, str], int] = {}
+    filled: dict[tuple[int, str], FilledOption] = {}
     for index, row in enumerate(probes.iter_rows(named=True)):
         for option in ("a", "b"):
-            ids, positions = option_positions(tokenizer, row["sentence"], row[f"option_{option}"], max_length)
-            if not positions:
+            found = option_positions(tokenizer, row["sentence"], row[f"option_{option}"], max_length)
+            if not found.positions:
                 raise InputError(
                     f"probe {row['probe_lang']}/{row['probe_id']}: option {option.upper()} "
                     f"{row[f'option_{option}']!r} is cut off by max_length {max_length}"
                 )
-            n_tokens[index, option] = len(positions)
+            filled[index, option] = found
             needed += [
                 Readout(index, option, masked, position, target)
-                for masked, position, target in METHODS[method](tokenizer, ids, positions)
+                for masked, position, target in METHODS[method](tokenizer, found.ids, found.positions)
             ]
-    return needed, n_tokens
+    return needed, filled
 
 
 @torch.inference_mode()
@@ -172,23 +186,27 @@ def score_probes(
 
     ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
     """
-    needed, n_tokens = readouts(tokenizer, probes, method, max_length)
+    needed, filled = readouts(tokenizer, probes, method, max_length)
     values = log_probabilities(model, tokenizer, needed, batch_size)
     totals: dict[tuple[int, str], float] = {}
     for readout, value in zip(needed, values):
         key = (readout.probe, readout.option)
         totals[key] = totals.get(key, 0.0) + value
+    rows = range(probes.height)
     scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_row_index("_probe")
     scored = scored.with_columns(
         model=pl.lit(model_name),
         run=pl.lit(run),
         scoring_method=pl.lit(method),
-        logprob_a=pl.Series([totals[i, "a"] for i in range(probes.height)], dtype=pl.Float64),
-        logprob_b=pl.Series([totals[i, "b"] for i in range(probes.height)], dtype=pl.Float64),
-        n_tokens_a=pl.Series([n_tokens[i, "a"] for i in range(probes.height)], dtype=pl.Int64),
-        n_tokens_b=pl.Series([n_tokens[i, "b"] for i in range(probes.height)], dtype=pl.Int64),
+        logprob_a=pl.Series([totals[i, "a"] for i in rows], dtype=pl.Float64),
+        logprob_b=pl.Series([totals[i, "b"] for i in rows], dtype=pl.Float64),
+        n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in rows], dtype=pl.Int64),
+        n_tokens_b=pl.Series([len(filled[i, "b"].positions) for i in rows], dtype=pl.Int64),
+        unknown_token=pl.Series([filled[i, "a"].unknown or filled[i, "b"].unknown for i in rows], dtype=pl.Boolean),
+        truncated=pl.Series([filled[i, "a"].truncated or filled[i, "b"].truncated for i in rows], dtype=pl.Boolean),
     )
     scored = scored.with_columns(score=pl.col("logprob_a") - pl.col("logprob_b"))
+    _warn_about_flags(scored, model_name, max_length)
     return scored.with_columns(choice=choice(pl.col("score"))).select(
         "model",
         "run",
@@ -203,7 +221,25 @@ def score_probes(
         "choice",
         "n_tokens_a",
         "n_tokens_b",
+        "unknown_token",
+        "truncated",
     )
+
+
+def _warn_about_flags(scored: pl.DataFrame, model_name: str, max_length: int) -> None:
+    """Say, per language, how many probes the model cannot read whole (the flags are in the table)."""
+    counts = scored.group_by("probe_lang").agg(unknown=pl.col("unknown_token").sum(), truncated=pl.col("truncated").sum())
+    for row in counts.sort("probe_lang").iter_rows(named=True):
+        if row["unknown"]:
+            log.warning(
+                "%s, %s: %d probes have an option holding the unknown token (its words are not in the vocabulary)",
+                model_name, row["probe_lang"], row["unknown"],
+            )  # fmt: skip
+        if row["truncated"]:
+            log.warning(
+                "%s, %s: %d probes are longer than max_length %d tokens and were cut (column truncated)",
+                model_name, row["probe_lang"], row["truncated"], max_length,
+            )  # fmt: skip
 
 
 def score_model(

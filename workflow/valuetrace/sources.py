@@ -69,15 +69,19 @@ def _files_inputs(name: str, spec: dict, lang: str) -> list[str]:
 
 def corpus_size(path: Path, where: str) -> int:
     """Number of examples in a local corpus file, counted without loading it whole."""
-    if path.suffix == ".txt":
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            return sum(1 for line in handle if line.strip())
-    if path.suffix == ".parquet":
-        return pl.scan_parquet(path).select(pl.len()).collect().item()
-    if path.suffix in {".tsv", ".csv"}:
+    if path.suffix not in {*data.TEXT_SUFFIXES, ".parquet"}:
+        raise InputError(f"config key {where!r}: {path} is not a .txt, .tsv, .csv or .parquet file")
+    data.check_file_kind(path, f"config key {where!r}")
+    try:
+        if path.suffix == ".txt":
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                return sum(1 for line in handle if line.strip())
+        if path.suffix == ".parquet":
+            return pl.scan_parquet(path).select(pl.len()).collect().item()
         separator = "\t" if path.suffix == ".tsv" else ","
         return pl.scan_csv(path, separator=separator, infer_schema=False).select(pl.len()).collect().item()
-    raise InputError(f"config key {where!r}: {path} is not a .txt, .tsv, .csv or .parquet file")
+    except pl.exceptions.PolarsError as error:
+        raise InputError(f"config key {where!r}: cannot read {path} ({' '.join(str(error).split())[:200]})") from None
 
 
 def _files_sizes(name: str, spec: dict, base: Path) -> Sizes:
