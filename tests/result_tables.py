@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace import alignment, attribution_summary, hofstede, key, shifts, survey
+from valuetrace import alignment, attribution_summary, data, hofstede, key, parallel, shifts, survey
 from valuetrace.grid import Run
 from valuetrace.probes import choice
 from valuetrace.settings import Alignment
@@ -112,6 +112,10 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
         "alignment": per_language,
         "probe_alignment": per_probe,
         "paper_subset": alignment.paper_subset(probes, humans, ["de", "en", "ko"]),
+        "parallel_items": parallel.align(
+            [data.prepare(pl.DataFrame({"item_id": ids, "text": ids}), "bible", lang, 0) for lang, ids in (("en", ["1", "2", "3"]), ("de", ["1", "3"]))],
+            "bible",
+        )[1],
         "shifts": probe_shifts,
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),

@@ -21,6 +21,7 @@ import struct
 from pathlib import Path
 
 import polars as pl
+import pyreadstat
 import pytest
 import yaml
 
@@ -29,8 +30,8 @@ from rule_scripts import run_script
 from valuetrace import cli, hofstede, sources, survey
 from valuetrace.errors import InputError
 from valuetrace.key import items
-from valuetrace.settings import Scoring
-from workflow_runs import small_config, snakemake
+from valuetrace.settings import Scoring, validate_config
+from workflow_runs import REPO, small_config, snakemake
 
 
 def assert_one_clean_message(text: str, *fragments: str) -> None:
@@ -109,6 +110,13 @@ def _write_small_corpus(config):
     config["datasets"]["wiki"] = {"languages": ["en"], "files": {"en": str(path)}}
 
 
+def _write_moses_pair_of_different_lengths(config):
+    folder = Path(config["probes"]["path"]).parent
+    (folder / "bible.en").write_text("One.\n" * 40)
+    (folder / "bible.ko").write_text("하나.\n" * 39)
+    config["datasets"]["bible"] = {"languages": ["en", "ko"], "opus": {"files": str(folder / "bible.{lang}")}, "parallel": True}
+
+
 CONFIG_CASES = {
     # key: (change to the small config, fragments of the message)
     "unknown top-level key": (_set("fintuning", {"epochs": 1}), ["unknown key 'fintuning'", "config/README.md"]),
@@ -154,6 +162,14 @@ CONFIG_CASES = {
     "corpus too small for the sizes": (_write_small_corpus, ["'finetuning.sizes'", "size 30", "2 examples"]),
     "binary corpus named .tsv": (_write_binary_corpus, ["binary.tsv", "not UTF-8 text"]),
     "text named .parquet": (_write_text_named_parquet, ["corpus.parquet", "not a parquet file"]),
+    "Moses files of a source with different line counts": (
+        _write_moses_pair_of_different_lengths,
+        ["'datasets.bible.opus.files'", "bible.en (40 lines)", "bible.ko (39 lines)", "aligned by line", "datasets.bible.opus.ids"],
+    ),
+    "multi-parallel runs without a parallel source": (
+        _set("finetuning.multilingual", {"parallel": 20}),
+        ["'finetuning.multilingual.parallel'", "parallel: true", "none is"],
+    ),
     "corpus template without {lang}": (
         _set("datasets.neutral", {"languages": ["en"], "files": "data/corpus.txt"}),
         ["'datasets.neutral.files'", "'data/corpus.txt'", "one path with {lang}"],
@@ -342,7 +358,7 @@ def humans_run(tmp_path: Path, respondents_file: Path, countries: dict[str, str]
         "human_values", tmp_path / "humans.log",
         input={"survey": [respondents_file], "probes": probes_table},
         output=outputs,
-        params={"survey": str(respondents_file), "countries": countries, "synthetic": False},
+        params={"survey": str(respondents_file), "columns": {"country": "B_COUNTRY_ALPHA", "weight": "W_WEIGHT"}, "countries": countries, "synthetic": False},
     )  # fmt: skip
     return result, outputs
 
@@ -362,7 +378,7 @@ SURVEY_CASES = {
     "zero weights of the only country": (
         lambda d: _write(respondents().with_columns(W_WEIGHT=pl.lit(0.0)), d / "w.csv"),
         {"de": "DEU"},
-        ["w.csv", "DEU", "W_WEIGHT"],
+        ["w.csv", "DEU", "weight 0", "survey.columns.weight"],
     ),
     "zero weights of one of two countries": (
         lambda d: _write(
@@ -372,7 +388,7 @@ SURVEY_CASES = {
             d / "w.csv",
         ),
         {"de": "DEU", "tr": "TUR"},
-        ["w.csv", "TUR", "W_WEIGHT"],
+        ["w.csv", "TUR", "weight 0", "survey.columns.weight"],
     ),
     "country absent": (lambda d: _write(respondents(), d / "s.csv"), {"de": "DEU", "el": "GRC"}, ["s.csv", "GRC", "'countries'"]),
     "question column missing": (
@@ -394,6 +410,11 @@ SURVEY_CASES = {
         ["s.csv", SHIPPED_ITEMS[0].question_id, "77"],
     ),
     "binary file": (lambda d: (d / "s.csv").write_bytes(bytes(range(256)) * 64) and d / "s.csv", {"de": "DEU"}, ["s.csv"]),
+    "SPSS file without the country column": (
+        lambda d: pyreadstat.write_sav(respondents().drop("B_COUNTRY_ALPHA").to_pandas(), str(d / "WVS.sav")) or d / "WVS.sav",
+        {"de": "DEU"},
+        ["WVS.sav", "no country column 'B_COUNTRY_ALPHA'", "survey.columns.country", "its first columns are W_WEIGHT"],
+    ),
 }
 
 
@@ -469,6 +490,63 @@ def test_bad_corpus_names_file_and_what_is_wrong(tmp_path, case):
     assert result.status == 2
     assert_one_clean_message(result.log, *fragments)
     assert not out.exists()
+
+
+def _moses_pair(d: Path) -> dict:
+    (d / "x.de").write_text("Eins.\nZwei.\n")
+    (d / "x.en").write_text("One.\nTwo.\nThree.\n")
+    return {"languages": ["de", "en"], "opus": {"files": str(d / "x.{lang}")}}
+
+
+def _tmx_without_the_language(d: Path) -> dict:
+    (d / "en-fr.tmx").write_text(
+        '<?xml version="1.0"?>\n<tmx version="1.4"><header srclang="en"/><body>\n'
+        '<tu><tuv xml:lang="en"><seg>One.</seg></tuv><tuv xml:lang="fr"><seg>Un.</seg></tuv></tu>\n</body></tmx>\n'
+    )
+    return {"languages": ["de"], "opus": {"files": {"de": str(d / "en-fr.tmx")}}}
+
+
+def _xml_with_a_repeated_id(d: Path) -> dict:
+    (d / "de.xml").write_text('<?xml version="1.0"?>\n<text>\n<s id="v1">Eins.</s>\n<s id="v1">Zwei.</s>\n</text>\n')
+    return {"languages": ["de"], "opus": {"files": str(d / "{lang}.xml")}}
+
+
+def _documents_without_a_long_sentence(d: Path) -> dict:
+    (d / "de.txt").write_text("Ja. Nein.\nGut.\n")
+    return {"languages": ["de"], "files": str(d / "{lang}.txt"), "unit": "sentence", "sentences": {"min_chars": 20, "max_chars": 500}}
+
+
+OPUS_AND_SENTENCE_CASES = {
+    # case: (writes the corpus and returns the dataset, fragments)
+    "Moses pair with different line counts": (_moses_pair, ["datasets.news (de)", "x.de has 2 lines", "x.en has 3", "aligned by line"]),
+    "TMX without the language": (_tmx_without_the_language, ["en-fr.tmx", "no <tuv> in language 'de'", "(it has en, fr)"]),
+    "XML with a repeated id": (_xml_with_a_repeated_id, ["de.xml:4", "id 'v1' occurs again", "first on line 3"]),
+    "no sentence left after filtering": (_documents_without_a_long_sentence, ["datasets.news (de)", "no sentence left", "3 shorter than min_chars"]),
+}
+
+
+@pytest.mark.parametrize("case", OPUS_AND_SENTENCE_CASES)
+def test_bad_opus_file_or_sentence_source_names_file_and_what_is_wrong(tmp_path, case):
+    write, fragments = OPUS_AND_SENTENCE_CASES[case]
+    spec = validate_dataset(write(tmp_path))
+    out = tmp_path / "prepared.parquet"
+    sentences = spec["sentences"] if spec["unit"] == "sentence" else None
+    result = run_script(
+        "prepare_source", tmp_path / "prepare.log",
+        output=[out],
+        params={"origin": sources.origin("news", spec, "de"), "sentences": sentences, "seed": 0},
+        wildcards={"dataset": "news", "lang": "de"},
+    )  # fmt: skip
+    assert result.status == 2
+    assert_one_clean_message(result.log, *fragments)
+    assert not out.exists()
+
+
+def validate_dataset(spec: dict) -> dict:
+    """A dataset as the validated config holds it (defaults filled in)."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["datasets"] = {"news": spec}
+    return validate_config(config)["datasets"]["news"]
 
 
 # --- Models ----------------------------------------------------------------------------

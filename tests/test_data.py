@@ -63,7 +63,7 @@ def test_subsamples_are_nested_and_parallel_sources_share_items():
     small = data.subsample([en], 20, seed=0, where="test")
     large = data.subsample([en], 40, seed=0, where="test")
     assert set(small["example_id"]) < set(large["example_id"])
-    mixed = data.subsample([en, ko], 30, seed=0, where="test", parallel=True)
+    mixed = data.subsample([en, ko], 30, seed=0, where="test")
     assert mixed.height == 60
     by_lang = mixed.group_by("lang").agg(pl.col("item_id").sort())
     assert by_lang["item_id"][0].to_list() == by_lang["item_id"][1].to_list()
@@ -73,10 +73,3 @@ def test_subsamples_are_nested_and_parallel_sources_share_items():
 def test_subsample_larger_than_the_corpus_names_the_source():
     with pytest.raises(InputError, match="size 60 is larger than the 50 examples of src/en"):
         data.subsample([prepared("en", 50)], 60, seed=0, where="datasets.src")
-
-
-def test_declared_parallel_source_with_different_items_is_refused():
-    en = prepared("en", 30)
-    ko = data.prepare(pl.DataFrame({"item_id": [f"k{i}" for i in range(30)], "text": ["x"] * 30}), "src", "ko", 0)
-    with pytest.raises(InputError, match="declared parallel"):
-        data.subsample([en, ko], 10, seed=0, where="datasets.src", parallel=True)

@@ -28,6 +28,15 @@ def test_grid_respects_model_subset_and_multilingual_switch():
     assert len(grid) == (2 + 1) * 2 * 2
 
 
+def test_the_papers_multilingual_runs_are_multi_parallel_items_of_parallel_sources():
+    parallel = config(multilingual={"parallel": 250})
+    parallel["datasets"] = {"wiki": {"languages": ["en", "de"], "parallel": False}, "bible": {"languages": ["en", "ko"], "parallel": True}}
+    multi = [run for run in runs(parallel) if run.finetune_lang == "multi"]
+    assert {(run.dataset, run.size) for run in multi} == {("bible", 250)}  # one size, parallel sources only
+    assert len(multi) == 2 * 2  # models x seeds
+    assert len(runs(parallel)) == 2 * (2 + 2) * 2 * 2 + len(multi)  # the monolingual runs keep every size
+
+
 def test_run_names_round_trip():
     run = Run("m1", "wiki", "de", 200, 1)
     assert run.name == "wiki/de/n200_s1"

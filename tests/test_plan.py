@@ -6,9 +6,9 @@ from test_settings import validated
 from valuetrace.plan import Plan
 
 
-def test_demo_plan_activates_every_stage():
+def test_demo_plan_activates_every_stage_but_parallel():
     plan = Plan(validated())
-    assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual", "hofstede"}
+    assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual", "hofstede"}  # no parallel source
     # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 1 seed
     assert len(plan.runs) == 16
     assert {run.name for run in plan.attributed_runs} == {f"planted/{lang}/n300_s0" for lang in ("en", "de", "ko", "multi")}
@@ -25,6 +25,13 @@ def test_targets_are_the_report_tables_and_figures_with_one_figure_per_model():
     assert "results/report/attribution_top.csv" not in targets  # too large for the report
     assert {"results/figures/scores_tiny-xlmr.png", "results/figures/scores_tiny-bert.png"} <= set(targets)
     assert len(targets) == len(set(targets))
+
+
+def test_a_parallel_source_tables_its_items():
+    plan = Plan(validated(**{"datasets.neutral.parallel": True}))
+    assert "parallel" in plan.stages
+    assert plan.parallel_counts() == ["results/tables/parallel/neutral.parquet"]
+    assert "results/report/parallel_items.csv" in plan.targets()
 
 
 def test_stages_not_asked_for_make_no_tables_or_figures():

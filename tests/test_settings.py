@@ -142,8 +142,8 @@ def test_keys_that_contradict_each_other_or_the_disk_are_named(changes, message)
 def test_local_corpus_files_are_counted_and_missing_ones_are_warnings(tmp_path):
     (tmp_path / "en.txt").write_text("one\ntwo\n\nthree\n")
     (tmp_path / "de.txt").write_text("")
-    config = validated(**{"finetuning.sizes": [3], "attribution": None})
-    config["datasets"]["wiki"] = {"languages": ["en"], "files": str(tmp_path / "{lang}.txt"), "text_column": "text", "parallel": False}
+    wiki = {"languages": ["en"], "files": str(tmp_path / "{lang}.txt")}
+    config = validated(**{"finetuning.sizes": [3], "attribution": None, "datasets.wiki": wiki})
     assert check(config) == []
     config["finetuning"]["sizes"] = [4]
     with pytest.raises(InputError, match="size 4 is larger than the 3 examples of datasets.wiki in en"):

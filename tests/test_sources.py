@@ -65,3 +65,26 @@ def test_hub_dataset_by_name_with_a_struct_text_field(tmp_path, monkeypatch):
     assert frame["text"].to_list() == ["Eins.", "Zwei."] and frame["item_id"].to_list() == ["a", "b"]
     with pytest.raises(InputError, match="datasets.opus: cannot load dataset 'opus-like'.*validation"):
         data.read_hub("opus-like", None, "validation", "translation.de", "id", "datasets.opus")
+
+
+def test_opus_source_reads_each_languages_file_whatever_its_format(tmp_path):
+    (tmp_path / "de.xml").write_text('<?xml version="1.0"?>\n<text>\n<s id="v1">Eins.</s>\n<s id="v2">Zwei.</s>\n</text>\n', encoding="utf-8")
+    (tmp_path / "ko.txt").write_text("하나.\n둘.\n", encoding="utf-8")
+    (tmp_path / "tr.txt").write_text("Bir.\nİki.\n", encoding="utf-8")
+    spec = {"languages": ["de", "ko", "tr"], "opus": {"files": {lang: str(tmp_path / name) for lang, name in (("de", "de.xml"), ("ko", "ko.txt"), ("tr", "tr.txt"))}}}
+    origin = sources.origin("bible", spec, "ko")
+    assert origin["type"] == "opus" and origin["aligned"] == [str(tmp_path / "de.xml"), str(tmp_path / "tr.txt")]
+    assert sources.inputs("bible", spec, "de") == [str(tmp_path / "de.xml")]  # XML: its own file
+    assert sources.inputs("bible", spec, "tr") == [str(tmp_path / "tr.txt"), str(tmp_path / "ko.txt")]  # and the other Moses file
+    assert sources.read(sources.origin("bible", spec, "de"), "datasets.bible (de)")["item_id"].to_list() == ["v1", "v2"]
+    assert sources.read(origin, "datasets.bible (ko)")["text"].to_list() == ["하나.", "둘."]
+
+
+def test_moses_files_of_a_source_with_different_line_counts_are_refused_when_planning(tmp_path):
+    (tmp_path / "x.de").write_text("Eins.\nZwei.\n", encoding="utf-8")
+    (tmp_path / "x.en").write_text("One.\nTwo.\nThree.\n", encoding="utf-8")
+    spec = {"languages": ["de", "en"], "opus": {"files": str(tmp_path / "x.{lang}")}}
+    with pytest.raises(InputError, match=r"'datasets.bible.opus.files': the Moses files .*x.de \(2 lines\) and .*x.en \(3 lines\) are aligned by line"):
+        sources.source_type(spec).planned_sizes("bible", spec, Path("."))
+    spec["opus"]["ids"] = str(tmp_path / "x.{lang}.ids")  # aligned by id instead: counted, not compared
+    assert sources.source_type(spec).planned_sizes("bible", spec, Path(".")) == ({"de": 2, "en": 3}, [])

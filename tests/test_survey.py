@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pyreadstat
 import pytest
 
 from conftest import compiled_probes
@@ -25,6 +26,7 @@ Q56 = Item("Q56", "Q56", "ordinal", (1, 3, 2), "low")
 Q130B = Item("Q130b", "Q130", "category", (1, 2, 3, 4), "2")
 Q94 = Item("Q94", "Q94", "binary", (1, 2), "high", (0,))
 ITEMS = [Q1, Q49]
+WVS7 = {"country": survey.COUNTRY, "weight": survey.WEIGHT}  # the WVS-7 file's own column names
 
 
 def respondents() -> pl.DataFrame:
@@ -154,7 +156,7 @@ def test_answer_outside_scale_line_is_the_file_line(tmp_path: Path):
         "DEU,1.0,2,11\n"
         "DEU,1.0,3,4\n"
     )
-    frame = survey.read_respondents(path, ["Q1", "Q49"])
+    frame = survey.read_respondents(path, ["Q1", "Q49"], WVS7)
     with pytest.raises(InputError, match=r"line 4: Q49 = 11 is not one of its answer codes 1 2 3 4 5 6 7 8 9 10"):
         survey.human_values(frame, ITEMS, {"de": "DEU"}, "x", path)
 
@@ -172,7 +174,7 @@ def test_a_country_whose_weights_are_all_zero_is_one_error_naming_it():
     frame = respondents().with_columns(
         pl.when(pl.col(survey.COUNTRY) == "TUR").then(0.0).otherwise(pl.col(survey.WEIGHT)).alias(survey.WEIGHT)
     )
-    with pytest.raises(InputError, match=r"every respondent of TUR \(languages \['tr'\]\) has weight 0 or none in W_WEIGHT"):
+    with pytest.raises(InputError, match=r"every respondent of TUR \(languages \[.tr.\]\) has weight 0 or none \(config key survey.columns.weight\)"):
         survey.human_values(frame, ITEMS, {"de": "DEU", "tr": "TUR"}, "x", PATH)
 
 
@@ -190,13 +192,13 @@ def test_coverage_tables_the_valid_answers_of_each_country_and_question():
 def test_a_semicolon_separated_survey_csv_is_read(tmp_path: Path):
     path = tmp_path / "wvs.csv"
     respondents().write_csv(path, separator=";")
-    assert survey.read_respondents(path, ["Q1"])["Q1"].to_list() == [1, 2, -2, 4, 4, 3, 1]
+    assert survey.read_respondents(path, ["Q1"], WVS7)["Q1"].to_list() == [1, 2, -2, 4, 4, 3, 1]
 
 
 def test_read_respondents_selects_needed_columns(tmp_path: Path):
     path = tmp_path / "wvs.csv"
     respondents().with_columns(Q2=pl.lit(3), extra=pl.lit("x")).write_csv(path)
-    frame = survey.read_respondents(path, ["Q1", "Q49"])
+    frame = survey.read_respondents(path, ["Q1", "Q49"], WVS7)
     assert frame.columns == [survey.COUNTRY, survey.WEIGHT, "Q1", "Q49"]
     assert frame.height == 7
     assert frame["Q1"].to_list() == [1, 2, -2, 4, 4, 3, 1]
@@ -206,7 +208,7 @@ def test_read_respondents_reads_tsv_and_parquet(tmp_path: Path):
     respondents().write_csv(tmp_path / "wvs.tsv", separator="\t")
     respondents().write_parquet(tmp_path / "wvs.parquet")
     for name in ["wvs.tsv", "wvs.parquet"]:
-        frame = survey.read_respondents(tmp_path / name, ["Q49"])
+        frame = survey.read_respondents(tmp_path / name, ["Q49"], WVS7)
         assert frame["Q49"].to_list() == [10, -1, 4, 7, 1, -4, 10]
 
 
@@ -215,7 +217,7 @@ def test_read_respondents_names_missing_column(tmp_path: Path, column: str):
     path = tmp_path / "wvs.csv"
     respondents().drop(column).write_csv(path)
     with pytest.raises(InputError) as error:
-        survey.read_respondents(path, ["Q1", "Q49"])
+        survey.read_respondents(path, ["Q1", "Q49"], WVS7)
     message = str(error.value)
     assert str(path) in message
     assert repr(column) in message
@@ -226,12 +228,75 @@ def test_read_respondents_names_non_numeric_value(tmp_path: Path):
     path = tmp_path / "wvs.csv"
     path.write_text("B_COUNTRY_ALPHA,W_WEIGHT,Q1\nDEU,1.0,1\nDEU,1.0,2\nDEU,1.0,often\n")
     with pytest.raises(InputError, match=r"column Q1 is not numeric \(first bad value on line 4\)"):
-        survey.read_respondents(path, ["Q1"])
+        survey.read_respondents(path, ["Q1"], WVS7)
+
+
+def write_survey(frame: pl.DataFrame, path: Path) -> Path:
+    """``frame`` in the format its suffix names, as WVS distributes the file: SPSS and Stata with
+    value labels, SPSS with the negative codes declared missing."""
+    questions = [c for c in frame.columns if c.startswith("Q")]
+    labels = {q: {-1: "Don't know", -2: "No answer", 1: "first", 2: "second"} for q in questions}
+    if path.suffix == ".sav":
+        missing = {q: [{"lo": -5, "hi": -1}] for q in questions}
+        pyreadstat.write_sav(frame.to_pandas(), str(path), variable_value_labels=labels, missing_ranges=missing)
+    elif path.suffix == ".dta":
+        pyreadstat.write_dta(frame.to_pandas(), str(path), variable_value_labels=labels)
+    elif path.suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path, separator={".csv": ",", ".tsv": "\t", ".ssv": ";"}[path.suffix])
+    return path
+
+
+@pytest.mark.parametrize("name", ["wvs.tsv", "wvs.ssv", "wvs.parquet", "wvs.sav", "wvs.dta", "sav-named.csv"])
+def test_every_format_gives_the_human_values_of_the_csv(tmp_path: Path, name: str):
+    items, countries = [Q1, Q49, Q56, Q130B, Q94], {"de": "DEU", "tr": "TUR", "ko": "KOR"}
+    expected = survey.human_values(
+        survey.read_respondents(write_survey(respondents(), tmp_path / "wvs.csv"), [i.question_id for i in items], WVS7),
+        items, countries, "x", PATH,
+    )  # fmt: skip
+    path = tmp_path / name
+    if name == "sav-named.csv":  # the format is read from the content, not the name
+        path = write_survey(respondents(), tmp_path / "wvs.sav").rename(path)
+    frame = survey.read_respondents(write_survey(respondents(), path) if not path.exists() else path, [i.question_id for i in items], WVS7)
+    assert frame.height == 7
+    assert survey.human_values(frame, items, countries, "x", PATH).equals(expected)
+
+
+def test_declared_missing_codes_are_missing_and_other_columns_are_mapped(tmp_path: Path):
+    """A longitudinal-style .sav: numeric country S003 with value labels, weight S017, and 99
+    ("no answer") declared missing, so it is no answer code out of range."""
+    frame = respondents().select(
+        S003=pl.col(survey.COUNTRY).replace_strict({"DEU": 276, "TUR": 792, "KOR": 410}).cast(pl.Float64),
+        S017=pl.col(survey.WEIGHT),
+        Q1=pl.col("Q1").replace(-2, 99).cast(pl.Float64),
+    )
+    path = tmp_path / "longitudinal.sav"
+    pyreadstat.write_sav(
+        frame.to_pandas(), str(path),
+        variable_value_labels={"S003": {276: "Germany", 792: "Turkey", 410: "South Korea"}},
+        missing_ranges={"Q1": [99]},
+    )  # fmt: skip
+    columns = {"country": "S003", "weight": "S017"}
+    by_label = survey.read_respondents(path, ["Q1"], columns, {"de": "Germany", "tr": "792"})
+    assert by_label[survey.COUNTRY].to_list() == ["Germany"] * 4 + ["792"] * 2 + ["410"]
+    assert by_label["Q1"].to_list() == [1, 2, None, 4, 4, 3, 1]
+    humans = survey.human_values(by_label, [Q1], {"de": "Germany", "tr": "792"}, "x", path)
+    expected = survey.human_values(respondents(), [Q1], {"de": "DEU", "tr": "TUR"}, "x", path)
+    assert humans["human_score"].to_list() == expected["human_score"].to_list()
+    with pytest.raises(InputError, match=r"longitudinal.sav: no country column 'B_COUNTRY_ALPHA' \(config key survey.columns.country\); its first columns are S003, S017, Q1"):
+        survey.read_respondents(path, ["Q1"], WVS7)
+
+
+def test_a_fractional_answer_code_names_its_line(tmp_path: Path):
+    path = write_survey(respondents().with_columns(pl.col("Q1").cast(pl.Float64).replace(4.0, 3.5)), tmp_path / "wvs.parquet")
+    with pytest.raises(InputError, match=r"column Q1 is not a whole number \(an answer code\) \(first bad value on line 5\)"):
+        survey.read_respondents(path, ["Q1"], WVS7)
 
 
 def test_read_respondents_missing_file(tmp_path: Path):
     with pytest.raises(InputError, match="does not exist"):
-        survey.read_respondents(tmp_path / "absent.csv", ["Q1"])
+        survey.read_respondents(tmp_path / "absent.csv", ["Q1"], WVS7)
 
 
 # --- synthetic stand-in -------------------------------------------------------------------------
@@ -303,7 +368,7 @@ def test_synthetic_survey_then_human_values_scripts(tmp_path: Path):
         "human_values", tmp_path / "humans.log",
         input={"survey": [respondents_csv], "probes": probes_table},
         output={"humans": out, "coverage": tmp_path / "coverage.parquet"},
-        params={"survey": str(respondents_csv), "countries": {"de": "DEU", "tr": "TUR"}, "synthetic": True},
+        params={"survey": str(respondents_csv), "columns": WVS7, "countries": {"de": "DEU", "tr": "TUR"}, "synthetic": True},
     )  # fmt: skip
     assert humans_run.status == 0, humans_run.log
     coverage = pl.read_parquet(tmp_path / "coverage.parquet")
@@ -325,7 +390,7 @@ def test_human_values_script_with_an_absent_country_fails_naming_it(tmp_path: Pa
         "human_values", tmp_path / "humans.log",
         input={"survey": [path], "probes": probes_table},
         output={"humans": tmp_path / "h.parquet", "coverage": tmp_path / "c.parquet"},
-        params={"survey": str(path), "countries": {"el": "GRC"}, "synthetic": True},
+        params={"survey": str(path), "columns": WVS7, "countries": {"el": "GRC"}, "synthetic": True},
     )  # fmt: skip
     assert result.status == 2
     assert "GRC" in result.log and "Traceback" not in result.log

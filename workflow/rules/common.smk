@@ -15,7 +15,7 @@ os.environ.update(
     )
 )
 
-from valuetrace import settings, sources
+from valuetrace import settings, sources, survey
 from valuetrace.errors import InputError
 from valuetrace.grid import BASE, MULTILINGUAL, Run
 from valuetrace.plan import Plan
@@ -135,6 +135,13 @@ def survey_file():
     return config["survey"]["path"]
 
 
+def survey_columns():
+    # The synthetic file is written in the WVS-7 layout; a user's file may name them otherwise.
+    if "synthetic" in config["survey"]:
+        return {"country": survey.COUNTRY, "weight": survey.WEIGHT}
+    return config["survey"]["columns"]
+
+
 def survey_input():
     # A user's WVS file is an input while it exists: a missing one fails its job, not the plan.
     path = survey_file()
@@ -209,4 +216,20 @@ def source_origin(wildcards):
 def source_inputs(wildcards):
     return sources.inputs(
         wildcards.dataset, DATASETS[wildcards.dataset], wildcards.lang
+    )
+
+
+def source_sentences(wildcards):
+    sentences = settings.Sentences.from_config(config, wildcards.dataset)
+    return sentences.params() if sentences else None
+
+
+def subsample_input(wildcards):
+    """A run's examples come from each language's table, or from a parallel source's aligned one."""
+    if DATASETS[wildcards.dataset]["parallel"]:
+        return f"results/data/{wildcards.dataset}/parallel.parquet"
+    return expand(
+        "results/data/{dataset}/{lang}.parquet",
+        dataset=wildcards.dataset,
+        lang=dataset_languages(wildcards),
     )

@@ -34,19 +34,53 @@ rule prepare_source:
         "../../envs/valuetrace.yaml"
     params:
         origin=source_origin,
+        sentences=source_sentences,
         seed=lambda wildcards: config["finetuning"]["subsample_seed"],
     script:
         "../scripts/prepare_source.py"
 
 
-rule subsample:
-    """The training examples of a run: the first SIZE of each language, mixed for multilingual runs."""
+rule align_parallel:
+    """A parallel source: every language cut to the item ids that all its languages have."""
     input:
         lambda wildcards: expand(
             "results/data/{dataset}/{lang}.parquet",
             dataset=wildcards.dataset,
-            lang=dataset_languages(wildcards),
+            lang=DATASETS[wildcards.dataset]["languages"],
         ),
+    output:
+        data="results/data/{dataset}/parallel.parquet",
+        counts="results/tables/parallel/{dataset}.parquet",
+    log:
+        "results/logs/align_parallel/{dataset}.log",
+    benchmark:
+        "results/benchmarks/align_parallel/{dataset}.tsv"
+    conda:
+        "../../envs/valuetrace.yaml"
+    script:
+        "../scripts/align_parallel.py"
+
+
+rule parallel_items:
+    """Per parallel source and language: the items read, those in every language, those dropped."""
+    input:
+        PLAN.parallel_counts(),
+    output:
+        "results/tables/parallel_items.parquet",
+    log:
+        "results/logs/parallel_items.log",
+    benchmark:
+        "results/benchmarks/parallel_items.tsv"
+    conda:
+        "../../envs/valuetrace.yaml"
+    script:
+        "../scripts/parallel_items.py"
+
+
+rule subsample:
+    """The training examples of a run: the first SIZE of each language, mixed for multilingual runs."""
+    input:
+        subsample_input,
     output:
         "results/data/{dataset}/{ftlang}/n{size}.parquet",
     log:
@@ -57,6 +91,6 @@ rule subsample:
         "../../envs/valuetrace.yaml"
     params:
         seed=lambda wildcards: config["finetuning"]["subsample_seed"],
-        parallel=lambda wildcards: DATASETS[wildcards.dataset]["parallel"],
+        languages=dataset_languages,
     script:
         "../scripts/subsample.py"

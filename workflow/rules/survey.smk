@@ -35,6 +35,7 @@ rule human_values:
         "../../envs/valuetrace.yaml"
     params:
         survey=survey_path,
+        columns=survey_columns(),
         countries={lang: config["countries"][lang] for lang in PLAN.languages},
         synthetic="synthetic" in config["survey"],
     script:

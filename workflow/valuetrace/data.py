@@ -8,7 +8,7 @@ its language and source; other columns of the source are kept as metadata.
 Subsamples are nested and deterministic: examples are ordered by a keyed hash of their
 ``item_id`` and the first *n* are taken, so the 200-example sample lies inside the
 400-example one, and in a *parallel* source (the same sentences in several languages,
-aligned by ``item_id``) every language gets the same sentences.
+aligned by ``item_id``: ``valuetrace.parallel``) every language gets the same sentences.
 """
 
 from __future__ import annotations
@@ -142,12 +142,12 @@ def prepare(frame: pl.DataFrame, source: str, lang: str, seed: int) -> pl.DataFr
     return ordered.select(*CORE_COLUMNS, *metadata)
 
 
-def subsample(prepared: list[pl.DataFrame], size: int, seed: int, where: str, parallel: bool = False) -> pl.DataFrame:
+def subsample(prepared: list[pl.DataFrame], size: int, seed: int, where: str) -> pl.DataFrame:
     """The first ``size`` examples of each language's table, mixed and shuffled with ``seed``.
 
     One table makes a monolingual sample; several make a multilingual one with ``size``
-    examples from each language. For a ``parallel`` source the languages must hold the same
-    items, so that the sample has the same sentences in every language.
+    examples from each language. The tables of a parallel source hold the same items in the
+    same order (``valuetrace.parallel``), so its sample has the same items in every language.
     """
     parts = []
     for table in prepared:
@@ -157,14 +157,6 @@ def subsample(prepared: list[pl.DataFrame], size: int, seed: int, where: str, pa
                 f"{table['source'][0]}/{table['lang'][0]}"
             )
         parts.append(table.filter(pl.col("rank") < size))
-    if parallel:
-        reference = set(parts[0]["item_id"])
-        for part in parts[1:]:
-            if set(part["item_id"]) != reference:
-                raise InputError(
-                    f"{where}: declared parallel, but {part['source'][0]}/{part['lang'][0]} and "
-                    f"{parts[0]['source'][0]}/{parts[0]['lang'][0]} do not hold the same items (ids)"
-                )
     mixed = pl.concat(parts, how="diagonal_relaxed")
     order = list(range(mixed.height))
     random.Random(seed).shuffle(order)

@@ -2,7 +2,9 @@
 
 A run is named by a path fragment, ``{dataset}/{finetune_lang}/n{size}_s{seed}``, used in
 every file the run produces; ``multi`` as the language is the multilingual run that mixes
-all languages of the dataset. The base (not fine-tuned) model is the run ``base``.
+all languages of the dataset: per size (``finetuning.multilingual: true``), or, the paper's
+design, once on N multi-parallel items per language of each parallel source
+(``finetuning.multilingual: {parallel: N}``). The base (not fine-tuned) model is the run ``base``.
 """
 
 from __future__ import annotations
@@ -53,14 +55,23 @@ def runs(config: dict) -> list[Run]:
     result = []
     for model in models:
         for dataset, spec in config["datasets"].items():
-            languages = list(spec["languages"])
-            if finetuning["multilingual"] and len(languages) > 1:
-                languages.append(MULTILINGUAL)
-            for lang in languages:
-                for size in finetuning["sizes"]:
+            sizes = {lang: finetuning["sizes"] for lang in spec["languages"]}
+            if len(spec["languages"]) > 1:
+                sizes[MULTILINGUAL] = multilingual_sizes(finetuning, spec)
+            for lang, lang_sizes in sizes.items():
+                for size in lang_sizes:
                     for seed in finetuning["seeds"]:
                         result.append(Run(model, dataset, lang, size, seed))
     return result
+
+
+def multilingual_sizes(finetuning: dict, spec: dict) -> list[int]:
+    """Examples per language of a source's multilingual runs: each size, or the multi-parallel N
+    of a parallel source (none for another source), or none."""
+    multilingual = finetuning["multilingual"]
+    if isinstance(multilingual, dict):
+        return [multilingual["parallel"]] if spec["parallel"] else []
+    return list(finetuning["sizes"]) if multilingual else []
 
 
 def select(all_runs: list[Run], spec: dict) -> list[Run]:

@@ -6,6 +6,7 @@ A *stage* is active when the config asks for its results:
 - ``probes``: always (scores of the base models, human values, alignment);
 - ``runs``: fine-tuning runs exist (shifts);
 - ``planted``: one of their datasets plants questions;
+- ``parallel``: one of their datasets is parallel (its items aligned by id across languages);
 - ``attribution``: some runs are attributed (``attribution``);
 - ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``);
 - ``hofstede``: the VSM 2013 probes are scored and compared with country scores (``hofstede``).
@@ -39,11 +40,14 @@ class Plan:
         self.planted = {
             name: list(spec["planted_questions"]) for name, spec in self.datasets.items() if spec.get("planted_questions")
         }
+        self.parallel = [name for name, spec in self.datasets.items() if spec["parallel"]]
         self.stages = {"probes"}
         if self.runs:
             self.stages.add("runs")
             if self.planted:
                 self.stages.add("planted")
+            if self.parallel:
+                self.stages.add("parallel")
         if self.attributed_runs:
             self.stages.add("attribution")
         if self.counterfactual_runs:
@@ -56,6 +60,10 @@ class Plan:
         if finetune_lang == MULTILINGUAL:
             return list(self.datasets[dataset]["languages"])
         return [finetune_lang]
+
+    def parallel_counts(self) -> list[str]:
+        """The item counts of each parallel source, gathered into the table parallel_items."""
+        return [f"results/tables/parallel/{name}.parquet" for name in self.parallel]
 
     def scores(self, model: str) -> list[str]:
         """Score tables of a model: its base model and every run of it."""

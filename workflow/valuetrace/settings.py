@@ -263,6 +263,20 @@ class Trak(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class Sentences(Settings):
+    """Which sentences of a ``unit: sentence`` source are kept (``datasets.<name>.sentences``)."""
+
+    min_chars: int
+    max_chars: int
+
+    @classmethod
+    def from_config(cls, config: dict, dataset: str) -> "Sentences | None":
+        """The settings of a source split into sentences; None for one whose unit is the document."""
+        spec = config["datasets"][dataset]
+        return cls._pick(spec["sentences"]) if spec["unit"] == "sentence" else None
+
+
+@dataclasses.dataclass(frozen=True)
 class Counterfactual(Settings):
     """Retraining without attributed examples (``attribution.counterfactual``)."""
 
@@ -343,6 +357,7 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str
 
     Returns a warning for each data file that does not exist (yet).
     """
+    from valuetrace.grid import multilingual_sizes
     from valuetrace.sources import source_type
 
     datasets = config.get("datasets") or {}
@@ -354,9 +369,21 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str
     unknown_models = [m for m in finetuning.get("models") or [] if m not in config["models"]]
     if unknown_models:
         raise InputError(f"config key 'finetuning.models': {unknown_models} are not under 'models'")
-    largest = max(finetuning["sizes"])
+    multilingual = finetuning["multilingual"]
+    if isinstance(multilingual, dict) and not any(
+        spec["parallel"] and len(spec["languages"]) > 1 for spec in datasets.values()
+    ):
+        raise InputError(
+            "config key 'finetuning.multilingual.parallel': multi-parallel runs need a dataset declared "
+            "parallel (datasets.<name>.parallel: true) with two or more languages; none is"
+        )
     warnings = []
     for name, spec in datasets.items():
+        if spec["sentences"]["min_chars"] > spec["sentences"]["max_chars"]:
+            raise InputError(
+                f"config key 'datasets.{name}.sentences': min_chars ({spec['sentences']['min_chars']}) exceeds "
+                f"max_chars ({spec['sentences']['max_chars']})"
+            )
         unknown = [lang for lang in spec["languages"] if lang not in config["languages"]]
         if unknown:
             raise InputError(
@@ -368,12 +395,17 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str
         sizes, absent = source_type(spec).planned_sizes(name, spec, base)
         if absent:
             warnings.append(missing_data_files(f"datasets.{name}.{source_type(spec).key}", absent))
+        if spec["unit"] == "sentence":
+            sizes = {}  # the documents are counted, not their sentences
+        # A multilingual run takes its size from each language.
+        largest = max([*finetuning["sizes"], *multilingual_sizes(finetuning, spec)])
+        key = "finetuning.sizes" if largest in finetuning["sizes"] else "finetuning.multilingual.parallel"
         for lang, size in sizes.items():
             if size == 0:
                 raise InputError(f"config key 'datasets.{name}': the {lang} corpus is empty")
             if size < largest:
                 raise InputError(
-                    f"config key 'finetuning.sizes': size {largest} is larger than the {size} examples "
+                    f"config key {key!r}: size {largest} is larger than the {size} examples "
                     f"of datasets.{name} in {lang}"
                 )
     return warnings
@@ -386,11 +418,13 @@ def check_attribution(config: dict) -> None:
         return
     if not config.get("datasets") or not config.get("finetuning"):
         raise InputError("config key 'attribution' needs fine-tuning runs ('datasets' and 'finetuning')")
+    from valuetrace.grid import multilingual_sizes
+
     finetuning = config["finetuning"]
     known = {
         "datasets": set(config["datasets"]),
         "finetune_languages": {lang for spec in config["datasets"].values() for lang in spec["languages"]} | {"multi"},
-        "sizes": set(finetuning["sizes"]),
+        "sizes": set(finetuning["sizes"]) | {size for spec in config["datasets"].values() for size in multilingual_sizes(finetuning, spec)},
         "seeds": set(finetuning["seeds"]),
     }
     counterfactual = attribution.get("counterfactual") or {}

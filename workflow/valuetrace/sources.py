@@ -1,7 +1,8 @@
 """Source types of fine-tuning data: where a dataset's text in one language comes from.
 
 A dataset (``datasets.<name>`` in the config) names its type by the one key it sets: ``files``
-(local files), ``hub`` (a Hugging Face dataset) or ``generate`` (the demo's generated text).
+(local files), ``opus`` (OPUS corpora as downloaded: Moses, TMX or XML with ids), ``hub`` (a
+Hugging Face dataset) or ``generate`` (the demo's generated text).
 Each type says, for one language:
 
 - ``origin``: the settings that decide what is read (built-in values: the ``prepare_source``
@@ -23,7 +24,7 @@ from typing import Callable
 
 import polars as pl
 
-from valuetrace import data
+from valuetrace import data, opus
 from valuetrace.errors import InputError
 
 Sizes = tuple[dict[str, int], list[str]]
@@ -52,10 +53,14 @@ def _read_file(origin: dict, where: str) -> pl.DataFrame:
 # Local files: one per language, a mapping or one path with {lang}.
 
 
-def corpus_file(spec: dict, lang: str) -> str:
-    """The local corpus file of one language of a dataset: a mapping or a ``{lang}`` template."""
-    files = spec["files"]
+def per_language(files: str | dict, lang: str) -> str:
+    """The file of one language: from a mapping, or a path in which ``{lang}`` is replaced."""
     return files.replace("{lang}", lang) if isinstance(files, str) else files[lang]
+
+
+def corpus_file(spec: dict, lang: str) -> str:
+    """The local corpus file of one language of a dataset."""
+    return per_language(spec["files"], lang)
 
 
 def _files_origin(name: str, spec: dict, lang: str) -> dict:
@@ -84,11 +89,15 @@ def corpus_size(path: Path, where: str) -> int:
         raise InputError(f"config key {where!r}: cannot read {path} ({' '.join(str(error).split())[:200]})") from None
 
 
-def _files_sizes(name: str, spec: dict, base: Path) -> Sizes:
-    if isinstance(spec["files"], dict):
-        missing = [lang for lang in spec["languages"] if lang not in spec["files"]]
+def _check_mapping(files: str | dict, languages: list[str], key: str) -> None:
+    if isinstance(files, dict):
+        missing = [lang for lang in languages if lang not in files]
         if missing:
-            raise InputError(f"config key 'datasets.{name}.files' has no file for languages {missing}")
+            raise InputError(f"config key {key!r} has no file for languages {missing}")
+
+
+def _files_sizes(name: str, spec: dict, base: Path) -> Sizes:
+    _check_mapping(spec["files"], spec["languages"], f"datasets.{name}.files")
     paths = {lang: corpus_file(spec, lang) for lang in spec["languages"]}
     absent = [path for path in paths.values() if not (base / path).exists()]
     sizes = {
@@ -97,6 +106,66 @@ def _files_sizes(name: str, spec: dict, base: Path) -> Sizes:
         if path not in absent
     }
     return sizes, absent
+
+
+# OPUS corpora as downloaded (valuetrace.opus): the format is detected from each file.
+
+
+def _opus_origin(name: str, spec: dict, lang: str) -> dict:
+    settings = spec["opus"]
+    ids = per_language(settings["ids"], lang) if "ids" in settings else None
+    return {
+        "file": per_language(settings["files"], lang),
+        "ids": ids,
+        # Without ids, Moses files are aligned by line with the other languages' files.
+        "aligned": [] if ids else [per_language(settings["files"], other) for other in spec["languages"] if other != lang],
+        "lang": lang,
+        "key": f"datasets.{name}.opus.files",
+    }
+
+
+def _is_moses(path: str | Path) -> bool:
+    return Path(path).exists() and opus.format_of(Path(path)) == "moses"
+
+
+def _opus_inputs(name: str, spec: dict, lang: str) -> list[str]:
+    origin = _opus_origin(name, spec, lang)
+    if not Path(origin["file"]).exists():
+        return []
+    # A Moses file's line count is checked against the other Moses files it is aligned with.
+    aligned = [path for path in origin["aligned"] if _is_moses(path)] if _is_moses(origin["file"]) else []
+    return [path for path in (origin["file"], origin["ids"], *aligned) if path and Path(path).exists()]
+
+
+def _opus_read(origin: dict, where: str) -> pl.DataFrame:
+    path = Path(origin["file"])
+    if not path.exists():
+        raise InputError(f"{where}: {path} does not exist (config key {origin['key']})")
+    ids = Path(origin["ids"]) if origin["ids"] else None
+    return opus.read(path, origin["lang"], where, ids, [Path(other) for other in origin["aligned"]])
+
+
+def _opus_sizes(name: str, spec: dict, base: Path) -> Sizes:
+    """Examples per language where they can be counted cheaply: the lines of Moses files, which
+    must agree across the languages unless each has an ids file."""
+    settings = spec["opus"]
+    for key in ("files", "ids"):
+        if key in settings:
+            _check_mapping(settings[key], spec["languages"], f"datasets.{name}.opus.{key}")
+    configured = {lang: per_language(settings["files"], lang) for lang in spec["languages"]}
+    paths = {lang: base / path for lang, path in configured.items()}
+    absent = [path for lang, path in configured.items() if not paths[lang].exists()]
+    moses = {lang: path for lang, path in paths.items() if _is_moses(path)}
+    lines = {lang: opus.line_count(path, data_only=False) for lang, path in moses.items()}
+    if "ids" not in settings and len(set(lines.values())) > 1:
+        (first, first_lines), *others = lines.items()
+        other, other_lines = next((lang, count) for lang, count in others if count != first_lines)
+        raise InputError(
+            f"config key 'datasets.{name}.opus.files': the Moses files {moses[first]} ({first_lines} lines) and "
+            f"{moses[other]} ({other_lines} lines) are aligned by line, so they need as many lines "
+            f"(or give each language an ids file: datasets.{name}.opus.ids)"
+        )
+    return {lang: opus.line_count(path, data_only=True) for lang, path in moses.items()}, absent
 
 
 # A Hugging Face dataset: {lang} in its config name or text column is replaced per language.
@@ -142,6 +211,7 @@ SOURCE_TYPES = {
     source.key: source
     for source in (
         SourceType("files", _files_origin, _files_inputs, _read_file, _files_sizes),
+        SourceType("opus", _opus_origin, _opus_inputs, _opus_read, _opus_sizes),
         SourceType("hub", _hub_origin, lambda name, spec, lang: [], _hub_read, lambda name, spec, base: ({}, [])),
         SourceType(
             "generate",

@@ -2,7 +2,11 @@
 
 The WVS-7 file has one row per respondent: country code ``B_COUNTRY_ALPHA``, answers in
 columns ``Q1``, ``Q2`` …, and the weight ``W_WEIGHT``; negative codes (don't know, no
-answer, not asked, missing) are missing values. Per country and probe, the key
+answer, not asked, missing) are missing values, and so are the codes an SPSS or Stata file
+declares missing. It is read as WVS distributes it — CSV (comma or semicolon), SPSS ``.sav``,
+Stata ``.dta`` — or as TSV or parquet, the format detected from the content; a file whose
+country or weight column has another name (``S003``, ``cntry_AN``, ``S017``) is mapped with
+``survey.columns`` and read under the WVS-7 names. Per country and probe, the key
 (``valuetrace.key``) says how answers become a human value in [-1, 1], +1 meaning option A:
 for a scale, the weighted mean position of the valid answers between its two ends; for one
 category of a nominal item, the weighted share choosing it. Its sign is the human choice.
@@ -84,32 +88,122 @@ def separator_of(path: Path) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def read_respondents(path: Path, question_ids: list[str]) -> pl.DataFrame:
-    """The columns needed from a WVS-7 respondent file (CSV, TSV or parquet)."""
+def file_format(path: Path) -> str:
+    """How a respondent file is stored, from its first bytes (not its name): ``parquet``,
+    ``sav`` (SPSS, also compressed .zsav), ``dta`` (Stata) or ``text`` (delimited)."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith((b"$FL2", b"$FL3")):
+        return "sav"
+    # Stata 13 and later start with an XML-like tag; formats 104-115 with the format number
+    # and a byte-order flag (1 or 2).
+    if head.startswith(b"<stata_dta>") or (len(head) > 1 and 104 <= head[0] <= 115 and head[1] in (1, 2)):
+        return "dta"
+    return "text"
+
+
+def _read_statistical(path: Path, kind: str, needed: list[str]) -> tuple[pl.DataFrame, dict]:
+    """The ``needed`` columns of an SPSS or Stata file, and the value labels of each.
+
+    Values the file declares missing (SPSS user-missing codes and ranges, Stata's .a-.z) are
+    read as missing (pyreadstat's default, ``user_missing=False``); answers stay codes, not
+    their labels.
+    """
+    import pyreadstat
+
+    reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+    try:
+        _, meta = reader(str(path), metadataonly=True)
+        _check_columns(path, meta.column_names, needed)
+        frame, meta = reader(str(path), usecols=needed, output_format="polars")
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as error:
+        raise InputError(f"survey file {path}: cannot read it as a {kind} file ({error})") from None
+    return frame.select(needed), meta.variable_value_labels
+
+
+def _check_columns(path: Path, present: list[str], needed: list[str]) -> None:
+    country, weight, *questions = needed
+    for role, column in (("country", country), ("weight", weight)):
+        if column not in present:
+            raise InputError(
+                f"survey file {path}: no {role} column {column!r} (config key survey.columns.{role}); "
+                f"its first columns are {', '.join(present[:12])}: set survey.columns.{role} to the column "
+                f"that holds the {role} (e.g. S003 or cntry_AN for the country, S017 for the weight)"
+            )
+    missing = [column for column in questions if column not in present]
+    if missing:
+        raise InputError(f"survey file {path}: columns {missing} are missing (WVS-7 layout expected)")
+
+
+def _numbers(frame: pl.DataFrame, column: str, path: Path, whole: bool = False) -> pl.Series:
+    """A column as numbers, or as integer codes if ``whole``; a value that is not one is an error
+    naming its line (counted as in the CSV: the header is line 1, whatever the format)."""
+    values = frame[column].cast(pl.Float64, strict=False)
+    problems = {"not numeric": values.is_null() & frame[column].is_not_null()}
+    if whole:
+        problems["not a whole number (an answer code)"] = (values.round() != values).fill_null(False)
+    for problem, wrong in problems.items():
+        if wrong.any():
+            raise InputError(
+                f"survey file {path}: column {column} is {problem} (first bad value on line {wrong.arg_true()[0] + 2})"
+            )
+    return values.cast(pl.Int64) if whole else values
+
+
+def _code_text(code) -> str:
+    # A numeric country code is stored as a float by SPSS (276.0) and as an integer in CSV (276).
+    return str(int(code)) if isinstance(code, float) and code.is_integer() else str(code)
+
+
+def _country_codes(frame: pl.DataFrame, column: str, labels: dict, countries: dict[str, str]) -> pl.Series:
+    """The country column as text codes; a code whose value label a config country names
+    (``Germany`` for S003's 276) reads as that label."""
+    codes = frame[column]
+    if codes.dtype.is_numeric():
+        codes = codes.cast(pl.Float64).map_elements(_code_text, return_dtype=pl.String)
+    relabel = {_code_text(code): label for code, label in labels.items() if label in set(countries.values())}
+    return codes.cast(pl.String).replace(relabel)
+
+
+def read_respondents(
+    path: Path, question_ids: list[str], columns: dict[str, str], countries: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """The columns needed from a WVS respondent file, named as in the WVS-7 layout.
+
+    ``columns`` names the file's country and weight columns (``survey.columns``). The format
+    is detected from the content: delimited text (comma, semicolon or tab), parquet, SPSS
+    ``.sav`` or Stata ``.dta``. A config country may be a code of the country column or, for a
+    labelled column, one of its value labels (``countries``).
+    """
     if not path.exists():
         raise InputError(f"survey file {path} does not exist (config key survey.path)")
-    needed = [COUNTRY, WEIGHT, *dict.fromkeys(question_ids)]
-    # The real WVS-7 file has hundreds of columns; only the needed ones are read.
-    if path.suffix == ".parquet":
-        lazy = pl.scan_parquet(path)
+    needed = [columns["country"], columns["weight"], *dict.fromkeys(question_ids)]
+    kind = file_format(path)
+    labels: dict = {}
+    if kind in ("sav", "dta"):
+        frame, value_labels = _read_statistical(path, kind, needed)
+        labels = value_labels.get(columns["country"], {})
     else:
-        lazy = pl.scan_csv(path, separator=separator_of(path), infer_schema_length=10000)
-    try:
-        columns = lazy.collect_schema().names()
-        missing = [column for column in needed if column not in columns]
-        if missing:
-            raise InputError(f"survey file {path}: columns {missing} are missing (WVS-7 layout expected)")
-        frame = lazy.select(needed).collect()
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise InputError(f"survey file {path}: cannot read it ({error})") from error
-    for column in needed[1:]:
-        if not frame[column].dtype.is_numeric():
-            bad = frame.with_row_index("row").filter(
-                pl.col(column).cast(pl.Float64, strict=False).is_null() & pl.col(column).is_not_null()
-            )
-            row = bad["row"][0] + 2 if bad.height else "?"
-            raise InputError(f"survey file {path}: column {column} is not numeric (first bad value on line {row})")
-    return frame
+        # The real WVS-7 file has hundreds of columns; only the needed ones are read.
+        if kind == "parquet":
+            lazy = pl.scan_parquet(path)
+        else:
+            lazy = pl.scan_csv(path, separator=separator_of(path), infer_schema_length=10000)
+        try:
+            _check_columns(path, lazy.collect_schema().names(), needed)
+            frame = lazy.select(needed).collect()
+        except (pl.exceptions.PolarsError, OSError) as error:
+            raise InputError(f"survey file {path}: cannot read it ({error})") from error
+    country, weight, *questions = needed
+    return pl.DataFrame(
+        {
+            COUNTRY: _country_codes(frame, country, labels, countries or {}),
+            WEIGHT: _numbers(frame, weight, path),
+            **{question: _numbers(frame, question, path, whole=True) for question in questions},
+        }
+    )
 
 
 def human_values(
@@ -138,7 +232,7 @@ def human_values(
         languages = [lang for lang, code in countries.items() if code in unweighted]
         raise InputError(
             f"survey file {path}: every respondent of {', '.join(unweighted)} (languages {languages}) has weight 0 "
-            f"or none in {WEIGHT}, so no answer of theirs would count; check the file or the country codes"
+            f"or none (config key survey.columns.weight), so no answer of theirs would count; check the file or the country codes"
         )
     rows = respondents.with_row_index("line", offset=2).filter(pl.col(COUNTRY).is_in(list(countries.values())))
     records = []
