@@ -229,10 +229,13 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
 
     languages = ["bn", "de", "el", "fa", "id", "ko", "ms", "ro", "sr", "tl", "tr", "ur", "vi"]
     models = ["xlmr-base", "mbert"]
-    datasets = ["wiki", "bible", "quran", "news"]
+    datasets = ["wiki", "bible", "tanzil", "news-left", "news-centre", "news-right"]
     sizes, seeds = [2000, 10000], [0, 1, 2]
-    runs = list(itertools.product(models, datasets, [*languages, "multi"], sizes, seeds))
-    assert len(runs) == 672
+    monolingual = list(itertools.product(models, datasets, languages, sizes, seeds))
+    # the paper's multilingual runs: 2,500 multi-parallel verses per language of each parallel source
+    multi_parallel = list(itertools.product(models, ["bible", "tanzil"], ["multi"], [2500], seeds))
+    runs = monolingual + multi_parallel
+    assert len(runs) == 936 + 12
     assert sorted(planned_outputs(plan.stdout, "finetune")) == sorted(
         f"results/finetuned/{model}/{dataset}/{lang}/n{size}_s{seed}" for model, dataset, lang, size, seed in runs
     )
@@ -243,6 +246,7 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
     assert sorted(planned_outputs(plan.stdout, "prepare_source")) == sorted(
         f"results/data/{dataset}/{lang}.parquet" for dataset in datasets for lang in languages
     )
+    assert "results/data/bible/multi/n2500.parquet" in planned_outputs(plan.stdout, "subsample")
     assert job_counts(plan.stdout) == {
         "arora_release": 1,  # Arora et al.'s published probes, fetched
         "compile_probes": 1,
@@ -250,29 +254,33 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "paper_subset": 1,
         "hofstede": 1,
         "figure_hofstede": 1,
-        "prepare_source": 4 * 13,
-        "subsample": 4 * 14 * 2,
-        "finetune": 672,
-        "score_probes": 674,
+        "prepare_source": 6 * 13,
+        "align_parallel": 2,  # bible and tanzil cut to the verses all 13 languages have
+        "parallel_items": 1,
+        "subsample": 6 * 13 * 2 + 2,
+        "finetune": 948,
+        "score_probes": 950,
         "alignment": 1,
         "shifts": 1,
         "figure_scores": 2,
         "figure_alignment": 1,
         "figure_human_values": 1,
         **{f"figure_{name}": 1 for name in SHIFT_FIGURES if name != "planted"},  # no planting source
-        # TRAK on the seed-0 runs of size 2000: 2 models x 4 sources x 14 languages, 3 checkpoints
-        "attribution_features": 112 * 3,
-        "attribution_scores": 112 * 3,
-        "attribution_gather": 112,
+        # TRAK on the seed-0 runs of size 2000 (2 models x 6 sources x 13 languages) and the
+        # 4 multilingual ones of seed 0, 3 checkpoints each
+        "attribution_features": 160 * 3,
+        "attribution_scores": 160 * 3,
+        "attribution_gather": 160,
         "attribution_tables": 1,
-        # for the 104 monolingual ones: top-k and 3 random removals
-        "counterfactual_finetune": 104 * (1 + 3),
+        # for the 156 monolingual ones: top-k and 3 random removals
+        "counterfactual_finetune": 156 * (1 + 3),
         "counterfactual": 1,
         **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
         **{f"report_table_{name}": 1 for name in ("probes", "human_values", "survey_coverage", "alignment", "probe_alignment", "paper_subset",
-                                                  *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices", "hofstede_alignment")},
+                                                  "parallel_items", *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices", "hofstede_alignment")},
         "all": 1,
     }
+    assert sum(job_counts(plan.stdout).values()) == 3922
     # Models by hub name are loaded from the name: nothing is built here (no build_model job).
 
 
