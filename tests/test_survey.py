@@ -288,6 +288,12 @@ def test_declared_missing_codes_are_missing_and_other_columns_are_mapped(tmp_pat
         survey.read_respondents(path, ["Q1"], WVS7)
 
 
+def test_decimal_commas_of_a_semicolon_separated_file_are_read(tmp_path: Path):
+    path = tmp_path / "wvs.csv"
+    path.write_text("B_COUNTRY_ALPHA;W_WEIGHT;Q1\nDEU;1,25;1\nDEU;0,5;2\n")
+    assert survey.read_respondents(path, ["Q1"], WVS7)[survey.WEIGHT].to_list() == [1.25, 0.5]
+
+
 def test_a_fractional_answer_code_names_its_line(tmp_path: Path):
     path = write_survey(respondents().with_columns(pl.col("Q1").cast(pl.Float64).replace(4.0, 3.5)), tmp_path / "wvs.parquet")
     with pytest.raises(InputError, match=r"column Q1 is not a whole number \(an answer code\) \(first bad value on line 5\)"):

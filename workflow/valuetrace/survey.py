@@ -140,8 +140,12 @@ def _check_columns(path: Path, present: list[str], needed: list[str]) -> None:
 def _numbers(frame: pl.DataFrame, column: str, path: Path, whole: bool = False) -> pl.Series:
     """A column as numbers, or as integer codes if ``whole``; a value that is not one is an error
     naming its line (counted as in the CSV: the header is line 1, whatever the format)."""
-    values = frame[column].cast(pl.Float64, strict=False)
-    problems = {"not numeric": values.is_null() & frame[column].is_not_null()}
+    raw = frame[column]
+    if raw.dtype == pl.String:
+        # A semicolon-separated CSV (as spreadsheet programs save it) may write 1,25 for 1.25.
+        raw = raw.str.replace(",", ".", literal=True)
+    values = raw.cast(pl.Float64, strict=False)
+    problems = {"not numeric": values.is_null() & raw.is_not_null()}
     if whole:
         problems["not a whole number (an answer code)"] = (values.round() != values).fill_null(False)
     for problem, wrong in problems.items():
