@@ -59,6 +59,11 @@ def format_of(path: Path) -> str:
     return "tmx" if re.search(rb"<tmx[\s>]", head) else "xml"
 
 
+def _table(ids: list[str], texts: list[str], path: Path, where: str) -> pl.DataFrame:
+    frame = pl.DataFrame({"item_id": ids, "text": texts}, schema={"item_id": pl.String, "text": pl.String})
+    return normalise(frame, "text", "item_id", f"{where}: {path}")
+
+
 # --- XML with ids --------------------------------------------------------------------------
 
 
@@ -151,7 +156,7 @@ def read_xml(path: Path, where: str) -> pl.DataFrame:
         seen[item_id] = line
         ids.append(item_id)
         texts.append(text)
-    return normalise(pl.DataFrame({"item_id": ids, "text": texts}, schema={"item_id": pl.String, "text": pl.String}), "text", "item_id", f"{where}: {path}")
+    return _table(ids, texts, path, where)
 
 
 # --- TMX -----------------------------------------------------------------------------------
@@ -186,7 +191,7 @@ def read_tmx(path: Path, lang: str, where: str) -> pl.DataFrame:
     if not ids:
         found = ", ".join(sorted(str(code) for code in languages)) or "no <tuv> at all"
         raise InputError(f"{path}: no <tuv> in language {lang!r} (it has {found}); is it the file of another language pair?")
-    return normalise(pl.DataFrame({"item_id": ids, "text": texts}), "text", "item_id", f"{where}: {path}")
+    return _table(ids, texts, path, where)
 
 
 # --- Moses ---------------------------------------------------------------------------------
@@ -253,7 +258,7 @@ def read_moses(path: Path, ids_path: Path | None, aligned: list[Path], lang: str
                     "line, so every language's file needs as many (or give each an ids file: opus.ids)"
                 )
         ids = [str(number) for number in range(1, len(lines) + 1)]
-    return normalise(pl.DataFrame({"item_id": ids, "text": lines}, schema={"item_id": pl.String, "text": pl.String}), "text", "item_id", f"{where}: {path}")
+    return _table(ids, lines, path, where)
 
 
 def read(path: Path, lang: str, where: str, ids: Path | None = None, aligned: list[Path] = ()) -> pl.DataFrame:

@@ -26,8 +26,8 @@ def align(prepared: list[pl.DataFrame], dataset: str) -> tuple[pl.DataFrame, pl.
     """The languages' tables cut to their common ids (one table, ``lang`` telling them apart),
     and per language the items read, the common ones and those dropped."""
     common = set.intersection(*(set(table["item_id"]) for table in prepared))
-    languages = [table["lang"][0] for table in prepared]
     if not common:
+        languages = [table["lang"][0] for table in prepared]
         raise InputError(
             f"datasets.{dataset}: declared parallel, but its languages {languages} have no item id in common; "
             "are the files of the same corpus, with ids that name the same verse or sentence?"
@@ -36,7 +36,7 @@ def align(prepared: list[pl.DataFrame], dataset: str) -> tuple[pl.DataFrame, pl.
     for table in prepared:
         kept = table.filter(pl.col("item_id").is_in(list(common))).sort("rank")
         aligned.append(kept.with_columns(rank=pl.int_range(pl.len(), dtype=pl.Int64)))
-        lang = table["lang"][0]
-        counts.append({"dataset": dataset, "lang": lang, "items": table.height, "common": kept.height, "dropped": table.height - kept.height})
-        log.info("%s/%s: %d items, %d in every language, %d dropped", dataset, lang, table.height, kept.height, table.height - kept.height)
+        lang, dropped = table["lang"][0], table.height - kept.height
+        counts.append({"dataset": dataset, "lang": lang, "items": table.height, "common": kept.height, "dropped": dropped})
+        log.info("%s/%s: %d items, %d in every language, %d dropped", dataset, lang, table.height, kept.height, dropped)
     return pl.concat(aligned, how="diagonal_relaxed"), pl.DataFrame(counts, schema=COUNTS_SCHEMA)
