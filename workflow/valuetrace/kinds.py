@@ -59,6 +59,11 @@ class ModelKind:
     # Inputs begin with a start token (start_token_id) where the tokenizer adds none, so that
     # the first word of a sentence is predicted like every other.
     starts_inputs: bool
+    # The whitespace before the mask belongs to the option: a byte-level BPE may spell it as a
+    # token of its own (GPT-2's "Ġ" before an option it has no "Ġword" piece for), which the two
+    # filled sentences then do not share. lm-evaluation-harness likewise moves a context's
+    # trailing space into the continuation. (A masked LM masks the option's own tokens only.)
+    space_before_option: bool
     check_tokenizer: Callable  # (tokenizer, source) -> None; raises InputError, may set a padding token
     forward_kwargs: tuple[tuple[str, object], ...] = ()  # extra arguments of every forward pass
 
@@ -96,6 +101,7 @@ KINDS: dict[str, ModelKind] = {
             mapping="MODEL_FOR_MASKED_LM_MAPPING_NAMES",
             causal=False,
             starts_inputs=False,
+            space_before_option=False,
             check_tokenizer=_masked_tokenizer,
         ),
         ModelKind(
@@ -105,6 +111,7 @@ KINDS: dict[str, ModelKind] = {
             mapping="MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
             causal=True,
             starts_inputs=True,
+            space_before_option=True,
             check_tokenizer=_causal_tokenizer,
             # The key-value cache only serves generation; under vmap it would be built for nothing.
             forward_kwargs=(("use_cache", False),),

@@ -9,10 +9,10 @@ log P(A) - log P(B). :data:`METHODS` registers each method by name (config key
 ``joint``
     *masked LM*: every token of the option replaced by the mask token at once; log P(option)
     sums the log-probabilities of its tokens there (for a one-token option, the classic cloze
-    score). *causal LM*: the option's tokens and every token after it, each read at the
-    position before it, i.e. log P(option, rest | prefix). The tokens before the option are the
-    same in both filled sentences, so their log-probabilities would cancel in the score and are
-    not read; and because P(x, rest | prefix) = P(x | prefix, rest) · P(rest | prefix), whose
+    score). *causal LM*: the option's tokens (with the whitespace before it) and every token
+    after it, each read at the position before it, i.e. log P(option, rest | prefix). The tokens
+    of the prefix are the same in both filled sentences, so their log-probabilities would cancel
+    in the score and are not read; and because P(x, rest | prefix) = P(x | prefix, rest) · P(rest | prefix), whose
     second factor does not depend on the option, the causal score equals
     log P(A | prefix, rest) - log P(B | prefix, rest): like the masked score, it weighs each
     option in the context on both sides of the mask, wherever the mask stands.

@@ -59,9 +59,12 @@ class FilledOption:
 def option_positions(
     tokenizer: PreTrainedTokenizerBase, sentence: str, option: str, max_length: int, kind: ModelKind
 ) -> FilledOption:
-    """Token ids of ``sentence`` filled with ``option`` and the positions of the option's tokens."""
+    """Token ids of ``sentence`` filled with ``option`` and the positions of the option's tokens
+    (for a causal LM, with the whitespace before it: ``ModelKind.space_before_option``)."""
     start = sentence.index(MASK)
     end = start + len(option)
+    if kind.space_before_option:
+        start = len(sentence[:start].rstrip())
     filled = sentence.replace(MASK, option)
     encoding = kind.encode(tokenizer, [filled], max_length, offsets=True)
     ids, offsets = encoding["input_ids"][0], encoding["offset_mapping"][0]
