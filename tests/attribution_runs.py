@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-from transformers import AutoModelForMaskedLM
+
+from valuetrace.models import load_weights
 
 # Distinct sentences, so that a copy of one has exactly one original.
 TEXTS = [
@@ -29,7 +30,7 @@ def fake_run(tmp_path: Path, model_dir: Path, texts: list[str], lang: str = "en"
     """A fine-tuned run's layout (model/ and two checkpoints) and its training table."""
     run_dir = tmp_path / "run"
     shutil.copytree(model_dir, run_dir / "model")
-    model = AutoModelForMaskedLM.from_pretrained(model_dir)
+    model = load_weights(str(model_dir))
     for step in (5, 10):
         model.save_pretrained(run_dir / "checkpoints" / f"step-{step}")
     train = tmp_path / "train.parquet"

@@ -1,9 +1,9 @@
-"""Fixtures shared by the test modules: the shipped probes, two tiny masked LMs built here and
-one completed run of the workflow on a small config.
+"""Fixtures shared by the test modules: the shipped probes, four tiny models built here (two
+masked LMs, two causal LMs) and one completed run of the workflow on a small config.
 
 Nothing is downloaded: the models are randomly initialised from a config, with a tokenizer
 trained locally on the shipped probes, and saved with ``save_pretrained`` so that tests load
-them the way the workflow does, through ``valuetrace.models.load_masked_lm``.
+them the way the workflow does, through ``valuetrace.models.load_model``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 import torch
 
 from valuetrace.corpus import balanced_probe_corpus
+from valuetrace.kinds import kind_of
 from valuetrace.models import ARCHITECTURES, tiny_model, train_tokenizer
 from valuetrace.probes import LANGUAGE_NAMES, compile_probes
 from workflow_runs import CompletedRun, small_config, snakemake
@@ -38,6 +39,11 @@ HOFSTEDE_KEY = REPO / "config" / "probes" / "hofstede_key.tsv"
 
 # Latin (en, vi), Bengali, Greek, Persian and Urdu (Arabic script), Korean, Serbian Cyrillic.
 SHIPPED_LANGUAGES = ["en", "bn", "el", "fa", "ko", "sr", "ur", "vi"]
+
+# The architectures of each kind that models are built in: both mask conventions (XLM-R, BERT)
+# and both tokenizer families of causal LMs (GPT-2's byte-level BPE, Llama's SentencePiece BPE).
+MASKED_ARCHITECTURES = tuple(name for name in ARCHITECTURES if kind_of(name).name == "masked")
+CAUSAL_ARCHITECTURES = tuple(name for name in ARCHITECTURES if kind_of(name).name == "causal")
 
 # Sizes of the tiny models: big enough for every mechanism, small enough to score hundreds
 # of probes in well under a second on two CPU cores.
@@ -81,16 +87,19 @@ def shipped_probes() -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
-    """Two tiny, randomly initialised masked LMs saved with ``save_pretrained``.
+    """Four tiny, randomly initialised models saved with ``save_pretrained``, one per architecture.
 
-    Returns ``{"xlm-roberta": Path, "bert": Path}``: an ``XLMRobertaForMaskedLM`` with a
-    Unigram tokenizer (mask ``<mask>``, leading-space ``▁`` pieces) and a ``BertForMaskedLM``
-    with a cased WordPiece tokenizer (mask ``[MASK]``, ``##`` continuations). Both
-    tokenizers are trained on the shipped probes of all 14 languages filled with both
-    options, so every probe language tokenises without unknown tokens; the models are not
-    pretrained, so their preferences are arbitrary but deterministic. Each tokenizer
-    declares ``model_max_length`` = 64, the models' number of positions. Each directory
-    loads with ``valuetrace.models.load_masked_lm``; do not write into them.
+    Returns ``{"xlm-roberta": Path, "bert": Path, "gpt2": Path, "llama": Path}``: masked LMs, an
+    ``XLMRobertaForMaskedLM`` with a Unigram tokenizer (mask ``<mask>``, leading-space ``▁``
+    pieces) and a ``BertForMaskedLM`` with a cased WordPiece tokenizer (mask ``[MASK]``, ``##``
+    continuations); causal LMs, a ``GPT2LMHeadModel`` with a byte-level BPE tokenizer (``Ġ``
+    pieces, ``<|endoftext|>`` and no start token of its own, no padding token) and a
+    ``LlamaForCausalLM`` with a SentencePiece-style BPE tokenizer (``▁`` pieces, byte fallback,
+    ``<s>`` added in front, no padding token). The tokenizers are trained on the shipped probes
+    of all 14 languages filled with both options, so every probe language tokenises without
+    unknown tokens; the models are not pretrained, so their preferences are arbitrary but
+    deterministic. Each tokenizer declares ``model_max_length`` = 64, the models' number of
+    positions. Each directory loads with ``valuetrace.models.load_model``; do not write into them.
     """
     texts = shipped_texts()
     root = tmp_path_factory.mktemp("tiny_models")

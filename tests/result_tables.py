@@ -29,7 +29,8 @@ def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> p
     logprob_a = -rng.uniform(0.1, 8, probes.height)
     logprob_b = -rng.uniform(0.1, 8, probes.height)
     return probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_columns(
-        model=pl.lit(model), run=pl.lit(run), scoring_method=pl.lit("joint"),
+        model=pl.lit(model), run=pl.lit(run), model_kind=pl.lit("masked"), scoring_method=pl.lit("joint"),
+        normalisation=pl.lit("none"),
         logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
         score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
         unknown_token=pl.lit(False), truncated=pl.lit(False),

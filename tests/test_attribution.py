@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from attribution_runs import TEXTS, fake_run, scores_of
+from conftest import CAUSAL_ARCHITECTURES
 from valuetrace import attribution, attribution_summary
 from valuetrace.errors import InputError
 from valuetrace.grid import Run
@@ -17,10 +18,10 @@ TRAK = Trak(
     checkpoints=2, proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
     mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
 )  # fmt: skip
-SCORING = Scoring(method="joint", batch_size=8, max_length=64)
+SCORING = Scoring(method="joint", normalisation="none", batch_size=8, max_length=64)
 
 
-@pytest.mark.parametrize("architecture", ["bert", "xlm-roberta"])
+@pytest.mark.parametrize("architecture", ["bert", "xlm-roberta", *CAUSAL_ARCHITECTURES])
 def test_copies_of_training_examples_are_attributed_to_themselves(tmp_path, tiny_model_dirs, shipped_probes, architecture):
     """The built-in self-check: the whole pipeline, two checkpoints, every copy finds its original."""
     run_dir, train = fake_run(tmp_path, tiny_model_dirs[architecture], TEXTS)

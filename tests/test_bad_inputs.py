@@ -117,6 +117,20 @@ def _write_moses_pair_of_different_lengths(config):
     config["datasets"]["bible"] = {"languages": ["en", "ko"], "opus": {"files": str(folder / "bible.{lang}")}, "parallel": True}
 
 
+def _pll_with_built_causal_model(config):
+    config["scoring"]["method"] = "pll"
+    config["models"]["tiny-gpt2"] = {"build": {**config["models"]["tiny-xlmr"]["build"], "architecture": "gpt2"}}
+
+
+def _pll_with_local_causal_model(config):
+    # Planning reads the directory's config.json only: a config of a saved GPT-2 is enough.
+    directory = Path(config["probes"]["path"]).parent / "my-gpt2"
+    directory.mkdir()
+    (directory / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2"}')
+    config["scoring"]["method"] = "pll"
+    config["models"]["my-gpt2"] = {"source": str(directory)}
+
+
 CONFIG_CASES = {
     # key: (change to the small config, fragments of the message)
     "unknown top-level key": (_set("fintuning", {"epochs": 1}), ["unknown key 'fintuning'", "config/README.md"]),
@@ -158,6 +172,15 @@ CONFIG_CASES = {
     "counterfactual removes more than attribution keeps": (
         _set("attribution.counterfactual.k", 6),
         ["'attribution.counterfactual.k' (6)", "'attribution.top_k' (5)"],
+    ),
+    "pll scoring of a causal model built here": (
+        _pll_with_built_causal_model,
+        ["config key 'scoring.method'", "pll", "masked LMs only", "tiny-gpt2 (build.architecture gpt2) is a causal LM",
+         "score it with joint"],
+    ),  # fmt: skip
+    "pll scoring of a local causal model": (
+        _pll_with_local_causal_model,
+        ["config key 'scoring.method'", "my-gpt2 (", "config.json: GPT2LMHeadModel) is a causal LM", "joint"],
     ),
     "corpus too small for the sizes": (_write_small_corpus, ["'finetuning.sizes'", "size 30", "2 examples"]),
     "binary corpus named .tsv": (_write_binary_corpus, ["binary.tsv", "not UTF-8 text"]),
@@ -216,7 +239,8 @@ def test_hub_name_of_a_model_is_not_warned(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "case",
-    ["unknown nested key", "invalid regular expression", "counterfactual removes more than a run has"],
+    ["unknown nested key", "invalid regular expression", "counterfactual removes more than a run has",
+     "pll scoring of a causal model built here"],  # fmt: skip
 )
 def test_snakemake_prints_the_same_one_message_without_a_traceback(tmp_path, case):
     change, fragments = CONFIG_CASES[case]
@@ -552,7 +576,7 @@ def validate_dataset(spec: dict) -> dict:
 # --- Models ----------------------------------------------------------------------------
 
 
-def score_run(tmp_path: Path, model_dir: Path):
+def score_run(tmp_path: Path, model_dir: Path, method: str = "pll"):
     probes_table = tmp_path / "probes.parquet"
     compiled_probes(("en",)).write_parquet(probes_table)
     out = tmp_path / "scores.parquet"
@@ -560,7 +584,7 @@ def score_run(tmp_path: Path, model_dir: Path):
         "score_probes", tmp_path / "score.log",
         input={"probes": probes_table, "model": [str(model_dir)]},
         output=[out],
-        params={"source": str(model_dir), "scoring": Scoring(method="pll", batch_size=8, max_length=64).params()},
+        params={"source": str(model_dir), "scoring": Scoring(method=method, normalisation="none", batch_size=8, max_length=64).params()},
         wildcards={"model": "tiny", "run": "base"},
     )  # fmt: skip
     return result, out
@@ -607,6 +631,14 @@ def test_bad_model_directory_names_it_and_the_fix(tmp_path, tiny_model_dirs, cas
     result, out = score_run(tmp_path, model)
     assert result.status == 2
     assert_one_clean_message(result.log, str(model), *fragments)
+    assert not out.exists()
+
+
+def test_pll_scoring_of_a_causal_model_fails_its_job_naming_the_model(tmp_path, tiny_model_dirs):
+    """A hub name's kind is known only when its job loads it: the job stops before any output."""
+    result, out = score_run(tmp_path, tiny_model_dirs["gpt2"])
+    assert result.status == 2
+    assert_one_clean_message(result.log, "config key 'scoring.method'", "pll", "tiny (GPT2LMHeadModel) is a causal LM", "joint")
     assert not out.exists()
 
 

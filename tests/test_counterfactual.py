@@ -9,7 +9,7 @@ from attribution_runs import TEXTS, fake_run
 from valuetrace import counterfactual
 from valuetrace.errors import InputError
 from valuetrace.grid import Run
-from valuetrace.models import load_masked_lm
+from valuetrace.models import load_model
 from valuetrace.scoring import score_probes
 from valuetrace.settings import Counterfactual, Scoring, Training
 from valuetrace.tables import check_table
@@ -43,18 +43,21 @@ def test_counterfactual_picks_the_most_shifted_probe_and_its_top_examples():
         counterfactual.removed_examples(top, list("abcdef"), probe, "random", 6, 0)
 
 
-def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_dirs, shipped_probes):
-    _, train = fake_run(tmp_path, tiny_model_dirs["bert"], TEXTS)
+@pytest.mark.parametrize("architecture", ["bert", "gpt2"])
+def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_dirs, shipped_probes, architecture):
+    _, train = fake_run(tmp_path, tiny_model_dirs[architecture], TEXTS)
     probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(1)
     probe = probes.select("probe_lang", "probe_id", "question_id").row(0, named=True)
-    model, tokenizer = load_masked_lm(str(tiny_model_dirs["bert"]))
-    base_scores = score_probes(model, tokenizer, probes, model_name="m", method="joint", batch_size=1, max_length=64)
+    model, tokenizer = load_model(str(tiny_model_dirs[architecture]))
+    base_scores = score_probes(
+        model, tokenizer, probes, model_name="m", method="joint", normalisation="none", batch_size=1, max_length=64
+    )
     top = top_table(probe, ["src/en/0", "src/en/1"], 2.0)
     training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=0)
     row = counterfactual.retrain(
-        Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs["bert"]), train_path=train, top=top, probes=probes,
+        Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs[architecture]), train_path=train, top=top, probes=probes,
         base_scores=base_scores, target=1, removal="top", draw=0, counterfactual=Counterfactual(k=2, seed=0),
-        training=training, scoring=Scoring(method="joint", batch_size=1, max_length=64), device="cpu",
+        training=training, scoring=Scoring(method="joint", normalisation="none", batch_size=1, max_length=64), device="cpu",
     )  # fmt: skip
     check_table(row, "counterfactual")
     shift_after = row["shift_after_removal"][0]

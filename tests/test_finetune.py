@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from valuetrace.finetune import finetune, schedule
-from valuetrace.models import load_masked_lm
+from valuetrace.models import load_model
 from valuetrace.settings import Training
 
 
@@ -34,7 +34,7 @@ def test_finetune_saves_model_checkpoints_and_log(tmp_path, tiny_model_dirs):
     finetune(str(tiny_model_dirs["bert"]), training_file(tmp_path, 24), out, work, training)
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-12", "step-4", "step-8"]
     assert (out / "checkpoints/step-4/model.safetensors").exists()
-    load_masked_lm(str(out / "model"))
+    load_model(str(out / "model"))
     assert json.loads((out / "training_log.json").read_text())[-1]["step"] == 12
     assert not work.exists()
     assert not list(tmp_path.glob(".run.partial"))

@@ -1,21 +1,22 @@
-"""Loading masked LMs (and refusing what cannot be probed), training tokenizers for every
-script of the shipped probes, and building tiny models reproducibly."""
+"""Loading masked and causal LMs (and refusing what cannot be probed), training tokenizers for
+every script of the shipped probes, and building tiny models of every architecture reproducibly."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+from transformers import BertConfig, BertModel, LlamaModel, T5Config, T5ForConditionalGeneration
 
-from conftest import compiled_probes, shipped_texts
+from conftest import CAUSAL_ARCHITECTURES, compiled_probes, shipped_texts
 from valuetrace import models
 from valuetrace.corpus import balanced_probe_corpus
 from valuetrace.errors import InputError
-from valuetrace.models import ARCHITECTURES, build_model, load_masked_lm, tiny_model, train_tokenizer
+from valuetrace.kinds import kind_of_config
+from valuetrace.models import ARCHITECTURES, build_model, load_model, tiny_model, train_tokenizer
 from valuetrace.probes import LANGUAGE_NAMES
 from valuetrace.settings import ModelBuild
-from valuetrace.training import train_masked_lm
+from valuetrace.training import train_language_model
 
 TINY = dict(hidden_size=32, layers=1, heads=2, intermediate_size=64)
 
@@ -27,8 +28,8 @@ TINY = dict(hidden_size=32, layers=1, heads=2, intermediate_size=64)
     ("architecture", "model_class", "mask"),
     [("xlm-roberta", "XLMRobertaForMaskedLM", "<mask>"), ("bert", "BertForMaskedLM", "[MASK]")],
 )
-def test_load_masked_lm_loads_a_saved_model_in_eval_mode(tiny_model_dirs, architecture, model_class, mask):
-    model, tokenizer = load_masked_lm(str(tiny_model_dirs[architecture]), "cpu")
+def test_load_model_loads_a_saved_model_in_eval_mode(tiny_model_dirs, architecture, model_class, mask):
+    model, tokenizer = load_model(str(tiny_model_dirs[architecture]), "cpu")
     assert type(model).__name__ == model_class
     assert not model.training
     assert model.device.type == "cpu"
@@ -37,14 +38,41 @@ def test_load_masked_lm_loads_a_saved_model_in_eval_mode(tiny_model_dirs, archit
     assert len(tokenizer) == model.config.vocab_size
 
 
-def test_refuses_a_model_type_without_masked_lm_head(tmp_path):
-    path = tmp_path / "tiny-gpt2"
-    config = GPT2Config(n_embd=16, n_layer=1, n_head=2, n_positions=32, vocab_size=64, bos_token_id=0, eos_token_id=0)
-    GPT2LMHeadModel(config).save_pretrained(path)
+@pytest.mark.parametrize(
+    ("architecture", "model_class", "start"),
+    [("gpt2", "GPT2LMHeadModel", "<|endoftext|>"), ("llama", "LlamaForCausalLM", "<s>")],
+)
+def test_load_model_loads_a_causal_lm_with_a_padding_token(tiny_model_dirs, architecture, model_class, start):
+    model, tokenizer = load_model(str(tiny_model_dirs[architecture]), "cpu")
+    assert type(model).__name__ == model_class and not model.training
+    assert tokenizer.mask_token is None
+    # Neither tokenizer has a padding token of its own: batches are padded with the end token.
+    assert tokenizer.pad_token == tokenizer.eos_token and tokenizer.padding_side == "right"
+    first = tokenizer.convert_ids_to_tokens(tokenizer("Family is important.")["input_ids"])[0]
+    # Llama's tokenizer puts <s> in front; GPT-2's adds nothing (valuetrace.kinds does).
+    assert (first == start) == (architecture == "llama")
+
+
+def test_refuses_a_model_type_with_neither_head(tmp_path):
+    path = tmp_path / "tiny-t5"
+    config = T5Config(d_model=16, d_ff=32, num_layers=1, num_heads=2, d_kv=8, vocab_size=64)
+    T5ForConditionalGeneration(config).save_pretrained(path)
     with pytest.raises(InputError) as error:
-        load_masked_lm(str(path))
+        load_model(str(path))
     message = str(error.value)
-    assert str(path) in message and "'gpt2'" in message and "no masked-LM head" in message
+    assert str(path) in message and "'t5'" in message and "neither a masked-LM nor a causal-LM" in message
+    assert "\n" not in message
+
+
+def test_refuses_a_llama_checkpoint_saved_without_its_lm_head(tmp_path, tiny_model_dirs):
+    path = tmp_path / "llama-decoder-only"
+    model, tokenizer = load_model(str(tiny_model_dirs["llama"]))
+    LlamaModel(model.config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    with pytest.raises(InputError) as error:
+        load_model(str(path))
+    message = str(error.value)
+    assert str(path) in message and "no trained causal-LM (next-token) head" in message and "lm_head.weight" in message
 
 
 def bert_tokenizer():
@@ -60,7 +88,7 @@ def test_refuses_a_bert_checkpoint_saved_without_its_mlm_head(tmp_path):
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     with pytest.raises(InputError) as error:
-        load_masked_lm(str(path))
+        load_model(str(path))
     message = str(error.value)
     assert str(path) in message and "no trained masked-LM head" in message and "cls.predictions" in message
 
@@ -68,7 +96,7 @@ def test_refuses_a_bert_checkpoint_saved_without_its_mlm_head(tmp_path):
 def test_refuses_a_path_that_does_not_exist(tmp_path):
     path = tmp_path / "models" / "never-built"
     with pytest.raises(InputError) as error:
-        load_masked_lm(str(path))
+        load_model(str(path))
     message = str(error.value)
     assert str(path) in message and "no such local directory" in message
     assert "\n" not in message
@@ -85,7 +113,7 @@ def test_refuses_a_directory_without_weights(tmp_path):
     model.config.save_pretrained(path)
     tokenizer.save_pretrained(path)
     with pytest.raises(InputError, match="cannot load its weights") as error:
-        load_masked_lm(str(path))
+        load_model(str(path))
     assert str(path) in str(error.value)
 
 
@@ -95,7 +123,7 @@ def test_refuses_a_directory_without_tokenizer(tmp_path):
     model, _ = tiny_bert()
     model.save_pretrained(path)
     with pytest.raises(InputError, match="no tokenizer files") as error:
-        load_masked_lm(str(path))
+        load_model(str(path))
     assert str(path) in str(error.value)
 
 
@@ -124,9 +152,10 @@ def test_tokenizer_handles_every_script_of_the_shipped_probes(architecture):
     assert not failures, f"{len(failures)} texts hit the unknown token, e.g. {failures[:3]}"
     for lang in NON_LATIN:
         text = corpus.filter(corpus["lang"] == lang)["text"][0]
-        # Tokens of the script itself, not only single characters everywhere.
-        tokens = tokenizer.tokenize(text)
-        assert any(len(token.lstrip("▁").removeprefix("##")) > 1 for token in tokens), (lang, tokens)
+        # Tokens of the script itself, not only single characters (or bytes) everywhere.
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        pieces = [tokenizer.decode([token]).strip().removeprefix("##") for token in ids]
+        assert any(len(piece) > 1 for piece in pieces), (lang, pieces)
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -138,8 +167,15 @@ def test_tokenizer_training_is_reproducible(architecture):
 
 
 def test_unknown_architecture_is_refused():
-    with pytest.raises(InputError, match="gpt2"):
-        train_tokenizer(["a b c"], "gpt2", 100)
+    with pytest.raises(InputError, match="'t5' is not one of"):
+        train_tokenizer(["a b c"], "t5", 100)
+
+
+def test_architectures_are_the_names_the_config_schema_allows():
+    from valuetrace.settings import schema
+
+    build = schema()["properties"]["models"]["additionalProperties"]["properties"]["build"]
+    assert build["properties"]["architecture"]["enum"] == list(ARCHITECTURES)
 
 
 # --- building -----------------------------------------------------------------------------
@@ -166,12 +202,12 @@ def test_build_model_is_loadable_complete_and_reproducible(tmp_path, architectur
     build(second, architecture, 1, build_texts)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "second"]  # no .partial left
 
-    model, tokenizer = load_masked_lm(str(first))
+    model, tokenizer = load_model(str(first))
     assert model.config.model_type == architecture and tokenizer.model_max_length == 32
     weights, again = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
     assert weights.keys() == again.keys()
     assert all(torch.equal(weights[key], again[key]) for key in weights)
-    assert load_masked_lm(str(second))[1].get_vocab() == tokenizer.get_vocab()
+    assert load_model(str(second))[1].get_vocab() == tokenizer.get_vocab()
     # Training ran: the saved weights are not the initial ones.
     initial = tiny_model(architecture, tokenizer, **TINY, max_length=32, seed=1).state_dict()
     assert any(not torch.equal(initial[key], value) for key, value in model.state_dict().items() if key in initial)
@@ -186,7 +222,7 @@ def test_a_failed_build_keeps_the_previous_model_and_leaves_nothing_behind(tmp_p
         (output_dir / "checkpoint-1").mkdir(parents=True)  # a crash halfway through training
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(models, "train_masked_lm", crash)
+    monkeypatch.setattr(models, "train_language_model", crash)
     with pytest.raises(RuntimeError, match="out of memory"):
         build(out, "bert", 0, build_texts)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
@@ -199,14 +235,17 @@ def test_build_model_refuses_an_empty_corpus(tmp_path):
     assert not (tmp_path / "model").exists()
 
 
-def test_training_truncates_to_the_positions_the_tokenizer_declares(tmp_path):
-    tokenizer = bert_tokenizer()
+@pytest.mark.parametrize("architecture", ["bert", *CAUSAL_ARCHITECTURES])
+def test_training_truncates_to_the_positions_the_tokenizer_declares(tmp_path, architecture):
+    """A causal LM's start token counts among the positions too (GPT-2's tokenizer adds none of its own)."""
+    tokenizer = train_tokenizer(shipped_texts()[:200], architecture, 400)
     tokenizer.model_max_length = 16
-    model = tiny_model("bert", tokenizer, **TINY, max_length=16, seed=0)
+    model = tiny_model(architecture, tokenizer, **TINY, max_length=16, seed=0)
+    kind_of_config(model.config, architecture).check_tokenizer(tokenizer, architecture)
     long_text = " ".join(shipped_texts()[:20])
     assert len(tokenizer(long_text)["input_ids"]) > 16
     before = {key: value.clone() for key, value in model.state_dict().items()}
-    train_masked_lm(
+    train_language_model(
         model, tokenizer, [long_text] * 8, output_dir=tmp_path / "trainer", steps=2, batch_size=4,
         learning_rate=1e-3, max_length=128, seed=0, mlm_probability=0.15,
     )  # fmt: skip

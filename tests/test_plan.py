@@ -9,12 +9,14 @@ from valuetrace.plan import Plan
 def test_demo_plan_activates_every_stage_but_parallel():
     plan = Plan(validated())
     assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual", "hofstede"}  # no parallel source
-    # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 1 seed
-    assert len(plan.runs) == 16
-    assert {run.name for run in plan.attributed_runs} == {f"planted/{lang}/n300_s0" for lang in ("en", "de", "ko", "multi")}
-    assert len(plan.counterfactual_runs) == 3
+    # 2 models (a masked and a causal LM) x 2 datasets x (3 languages + multi) x 2 sizes x 1 seed
+    assert len(plan.runs) == 2 * 16
+    assert {(run.model, run.name) for run in plan.attributed_runs} == {
+        (model, f"planted/{lang}/n300_s0") for model in ("tiny-bert", "tiny-llama") for lang in ("en", "de", "ko", "multi")
+    }
+    assert len(plan.counterfactual_runs) == 2 * 3
     assert plan.planted == {"planted": ["Q46", "Q49", "Q254"]}
-    assert len(plan.counterfactual_rows()) == 3 * (1 + 3)
+    assert len(plan.counterfactual_rows()) == 2 * 3 * (1 + 3)
     assert plan.run_languages("planted", "multi") == ["en", "de", "ko"] and plan.run_languages("planted", "de") == ["de"]
 
 
@@ -23,7 +25,7 @@ def test_targets_are_the_report_tables_and_figures_with_one_figure_per_model():
     targets = plan.targets()
     assert "results/report/alignment.csv" in targets and "results/report/counterfactual.csv" in targets
     assert "results/report/attribution_top.csv" not in targets  # too large for the report
-    assert {"results/figures/scores_tiny-xlmr.png", "results/figures/scores_tiny-bert.png"} <= set(targets)
+    assert {f"results/figures/scores_{model}.png" for model in ("tiny-xlmr", "tiny-bert", "tiny-llama")} <= set(targets)
     assert len(targets) == len(set(targets))
 
 

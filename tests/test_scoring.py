@@ -1,5 +1,6 @@
-"""Value scores under both mask conventions: XLM-R style (``<mask>``, Unigram, ``▁`` pieces)
-and BERT style (``[MASK]``, WordPiece), checked against hand computations with the raw model."""
+"""Value scores of masked LMs under both mask conventions: XLM-R style (``<mask>``, Unigram,
+``▁`` pieces) and BERT style (``[MASK]``, WordPiece), checked against hand computations with the
+raw model; normalisation of either kind. Causal LMs: tests/test_causal_scoring.py."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import torch
 import yaml
 from polars.testing import assert_frame_equal
 
-from valuetrace import scoring
+from conftest import MASKED_ARCHITECTURES
+from valuetrace import methods, scoring
 from valuetrace.errors import InputError
-from valuetrace.models import ARCHITECTURES, load_masked_lm
+from valuetrace.kinds import KINDS
+from valuetrace.models import load_model
 from valuetrace.probes import MASK
 from valuetrace.tables import check_table, schema_path
 
@@ -30,18 +33,20 @@ class Family:
 
 
 def load(tiny_model_dirs, name: str) -> Family:
-    model, tokenizer = load_masked_lm(str(tiny_model_dirs[name]), "cpu")
+    model, tokenizer = load_model(str(tiny_model_dirs[name]), "cpu")
     return Family(name, tiny_model_dirs[name], model, tokenizer)
 
 
-@pytest.fixture(scope="module", params=ARCHITECTURES)
+@pytest.fixture(scope="module", params=MASKED_ARCHITECTURES)
 def family(request, tiny_model_dirs) -> Family:
     """One tiny model, loaded once per module; tests that change it load their own copy."""
     return load(tiny_model_dirs, request.param)
 
 
 def score(family: Family, probes: pl.DataFrame, method: str = "joint", **options) -> pl.DataFrame:
-    settings = dict(model_name=f"tiny-{family.name}", run="base", method=method, batch_size=64, max_length=MAX_LENGTH)
+    settings = dict(
+        model_name=f"tiny-{family.name}", run="base", method=method, normalisation="none", batch_size=64, max_length=MAX_LENGTH
+    )
     return scoring.score_probes(family.model, family.tokenizer, probes, **(settings | options))
 
 
@@ -68,6 +73,10 @@ def joint_subset(joint, shipped_probes) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def pll(family, pll_probes) -> pl.DataFrame:
     return score(family, pll_probes, "pll")
+
+
+def needed_for(family: Family, probes: pl.DataFrame, method: str = "joint", normalisation: str = "none"):
+    return scoring.readouts(family.tokenizer, probes, method, MAX_LENGTH, KINDS["masked"], normalisation)
 
 
 def filled(row: dict, option: str) -> str:
@@ -193,8 +202,8 @@ def test_joint_masks_all_tokens_of_a_multi_token_option_at_once(family, shipped_
         assert got[f"logprob_{option}"] == pytest.approx(expected, abs=1e-4)
 
 
-def test_joint_readouts_share_one_fully_masked_input_per_option(family, shipped_probes):
-    needed, filled = scoring.readouts(family.tokenizer, shipped_probes, "joint", MAX_LENGTH)
+def test_joint_readouts_share_one_fully_model_input_per_option(family, shipped_probes):
+    needed, filled = needed_for(family, shipped_probes)
     n_tokens = {key: len(option.positions) for key, option in filled.items()}
     mask_id = family.tokenizer.mask_token_id
     groups: dict[tuple[int, str], list[scoring.Readout]] = {}
@@ -202,7 +211,7 @@ def test_joint_readouts_share_one_fully_masked_input_per_option(family, shipped_
         groups.setdefault((readout.probe, readout.option), []).append(readout)
     assert set(groups) == set(n_tokens) and len(groups) == 2 * shipped_probes.height
     for key, readouts in groups.items():
-        (masked,) = {r.masked_input for r in readouts}
+        (masked,) = {r.model_input for r in readouts}
         assert len(readouts) == n_tokens[key]
         assert sorted(i for i, t in enumerate(masked) if t == mask_id) == sorted(r.position for r in readouts)
 
@@ -250,17 +259,17 @@ def count_forward_passes(family, needed, batch_size=1) -> tuple[ForwardCounter, 
 
 def test_single_token_options_share_one_forward_pass(family, shipped_probes, joint):
     row = single_token_rows(shipped_probes, joint)[0]
-    needed, _ = scoring.readouts(family.tokenizer, pl.DataFrame([row]), "joint", MAX_LENGTH)
+    needed, _ = needed_for(family, pl.DataFrame([row]))
     assert [r.option for r in needed] == ["a", "b"]
-    assert needed[0].masked_input == needed[1].masked_input
+    assert needed[0].model_input == needed[1].model_input
     counter, values = count_forward_passes(family, needed)
     assert counter.calls == counter.rows == 1
     assert len(values) == 2 and values[0] != values[1]
 
 
-def test_each_distinct_masked_input_runs_once(family, shipped_probes):
-    needed, _ = scoring.readouts(family.tokenizer, shipped_probes, "joint", MAX_LENGTH)
-    distinct = len({r.masked_input for r in needed})
+def test_each_distinct_model_input_runs_once(family, shipped_probes):
+    needed, _ = needed_for(family, shipped_probes)
+    distinct = len({r.model_input for r in needed})
     counter, _ = count_forward_passes(family, needed, batch_size=64)
     assert counter.rows == distinct < len(needed)
     assert counter.calls == -(-distinct // 64)
@@ -269,7 +278,7 @@ def test_each_distinct_masked_input_runs_once(family, shipped_probes):
 def test_multi_token_option_needs_its_own_forward_pass(family, shipped_probes, joint):
     multi = joint.with_row_index("_row").filter(pl.col("n_tokens_a") != pl.col("n_tokens_b"))
     row = shipped_probes.row(multi["_row"][0], named=True)
-    needed, _ = scoring.readouts(family.tokenizer, pl.DataFrame([row]), "joint", MAX_LENGTH)
+    needed, _ = needed_for(family, pl.DataFrame([row]))
     counter, _ = count_forward_passes(family, needed)
     assert counter.calls == counter.rows == 2
 
@@ -296,7 +305,7 @@ def test_head_biased_towards_an_option_prefers_it(tiny_model_dirs, family, shipp
         ids = {}
         for option in ("a", "b"):
             sentence, text = row["sentence"], row[f"option_{option}"]
-            filled = scoring.option_positions(edited.tokenizer, sentence, text, MAX_LENGTH)
+            filled = scoring.option_positions(edited.tokenizer, sentence, text, MAX_LENGTH, KINDS["masked"])
             ids[option] = [filled.ids[p] for p in filled.positions]
         option_ids.append(ids)
     boosted = sorted({ids[preferred][0] for ids in option_ids if len(ids[preferred]) == 1})
@@ -350,7 +359,8 @@ def test_an_option_cut_off_by_max_length_is_named(family, shipped_probes):
 def test_scoring_methods_are_the_names_the_config_schema_allows():
     from valuetrace.settings import schema
 
-    assert schema()["properties"]["scoring"]["properties"]["method"]["enum"] == list(scoring.METHODS)
+    assert schema()["properties"]["scoring"]["properties"]["method"]["enum"] == list(methods.METHODS)
+    assert schema()["properties"]["scoring"]["properties"]["normalisation"]["enum"] == list(methods.NORMALISATIONS)
 
 
 def test_probes_whose_options_the_model_cannot_read_whole_are_flagged(family, shipped_probes, caplog):
@@ -368,7 +378,7 @@ def test_probes_whose_options_the_model_cannot_read_whole_are_flagged(family, sh
 def test_pll_reads_out_the_unknown_token_like_salazar_et_al(family, shipped_probes):
     """Every token of the filled sentence counts, [UNK] included; only the framing specials do not."""
     row = {**shipped_probes.row(0, named=True), "option_a": "\u2603"}
-    needed, filled = scoring.readouts(family.tokenizer, pl.DataFrame([row]), "pll", MAX_LENGTH)
+    needed, filled = needed_for(family, pl.DataFrame([row]), "pll")
     a = filled[0, "a"]
     assert a.unknown
     read = sorted(r.position for r in needed if r.option == "a")

@@ -55,7 +55,7 @@ def test_validation_fills_in_the_schema_defaults():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"scoring.colour": "blue"}, "config key 'scoring': unknown key 'colour' (allowed: method, batch_size, max_length"),
+        ({"scoring.colour": "blue"}, "config key 'scoring': unknown key 'colour' (allowed: method, normalisation, batch_size, max_length"),
         ({"colour": "blue"}, "the config: unknown key 'colour' (allowed: languages,"),
         ({"scoring.method": "pseudo"}, "config key 'scoring.method': 'pseudo' is not one of ['joint', 'pll']"),
         ({"survey.path": "wvs.csv"}, "config key 'survey': set exactly one of path, synthetic"),

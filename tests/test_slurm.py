@@ -128,7 +128,7 @@ def tiny_grid_config(tmp_path: Path, bert_dir: Path) -> Path:
     """
     path = small_config(tmp_path, bert_dir)
     config = yaml.safe_load(path.read_text())
-    del config["models"]["tiny-xlmr"]
+    del config["models"]["tiny-xlmr"], config["models"]["tiny-llama"]
     del config["attribution"]
     config["finetuning"]["models"] = ["local-bert"]
     for dataset in config["datasets"].values():

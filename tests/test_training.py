@@ -1,4 +1,5 @@
-"""Masked-LM training (valuetrace.training): a resumed run is the uninterrupted run, bit for bit."""
+"""Language-model training (valuetrace.training): a resumed run is the uninterrupted run, bit for
+bit, for masked and causal LMs; each kind's collator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import CAUSAL_ARCHITECTURES
 from valuetrace import training
 from valuetrace.finetune import finetune
 from valuetrace.settings import Training
@@ -28,12 +30,13 @@ def crash_at(step: int):
     return CrashingTrainer
 
 
-def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(tmp_path, tiny_model_dirs, monkeypatch):
+@pytest.mark.parametrize("architecture", ["bert", *CAUSAL_ARCHITECTURES])
+def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(tmp_path, tiny_model_dirs, monkeypatch, architecture):
     train = tmp_path / "train.parquet"
     pl.DataFrame({"text": [f"Family is important in my life. Sentence {i} of {i % 5}." for i in range(24)]}).write_parquet(train)
     # 24 examples in batches of 4 for 3 epochs: 18 steps, a checkpoint every 6.
     settings = Training(epochs=3, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=3)
-    base = str(tiny_model_dirs["bert"])
+    base = str(tiny_model_dirs[architecture])
     finetune(base, train, tmp_path / "straight", tmp_path / "work-straight", settings)
 
     work = tmp_path / "work-resumed"
@@ -61,3 +64,23 @@ def test_masks_depend_on_the_batch_number_only(tiny_model_dirs):
     again = training.StepSeededMasking(tokenizer, mlm_probability=0.3, seed=1, batches=2)
     assert torch.equal(again(examples)["labels"], masks[2])  # a collator started at batch 2 masks batch 2 alike
     assert not torch.equal(masks[0], masks[1])
+
+
+def test_causal_batches_predict_every_token_but_padding(tiny_model_dirs):
+    """The next-token collator: labels are the inputs (the model shifts them), padding ignored,
+    nothing drawn at random; every text starts with the start token."""
+    from valuetrace.kinds import KINDS
+    from valuetrace.models import load_model
+
+    _, tokenizer = load_model(str(tiny_model_dirs["gpt2"]))
+    collator, callbacks = training.COLLATORS["causal"](tokenizer, 0.15, 0)
+    assert callbacks == []
+    texts = ["Family is very important in my life, and so is work.", "Work is important."]
+    encoded = KINDS["causal"].encode(tokenizer, texts, 32)
+    examples = [{key: values[i] for key, values in encoded.items()} for i in range(len(texts))]
+    batch = collator(examples)
+    assert batch["input_ids"][:, 0].tolist() == [tokenizer.eos_token_id] * 2  # GPT-2 starts with <|endoftext|>
+    short = len(encoded["input_ids"][1])
+    assert torch.equal(batch["labels"][0], batch["input_ids"][0].masked_fill(batch["input_ids"][0] == tokenizer.pad_token_id, -100))
+    assert (batch["labels"][1, short:] == -100).all() and (batch["attention_mask"][1, short:] == 0).all()
+    assert torch.equal(collator(examples)["labels"], batch["labels"])

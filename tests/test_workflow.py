@@ -28,18 +28,20 @@ ATTRIBUTION_TABLES = ("attribution_checks", "attribution_planted", "attribution_
 
 
 @pytest.mark.slow
-def test_workflow_end_to_end_with_both_mask_conventions(completed_small_run):
+def test_workflow_end_to_end_with_both_mask_conventions_and_a_causal_lm(completed_small_run):
     workdir = completed_small_run.workdir
-    scores = {model: pl.read_parquet(workdir / f"results/scores/{model}/base.parquet") for model in ("tiny-xlmr", "local-bert")}
-    for table in scores.values():
+    kinds = {"tiny-xlmr": "masked", "local-bert": "masked", "tiny-llama": "causal"}
+    scores = {model: pl.read_parquet(workdir / f"results/scores/{model}/base.parquet") for model in kinds}
+    for model, table in scores.items():
         check_table(table, "scores")
+        assert set(table["model_kind"]) == {kinds[model]} and set(table["scoring_method"]) == {"joint"}
         assert set(table["probe_lang"]) == {"en", "de", "ko"}
         assert table.filter(pl.col("probe_set") == "wvs").height == 3 * 27
         assert table.filter(pl.col("probe_set") == "hofstede").height == 3 * 24  # the VSM items in en, de, ko
     alignment = pl.read_parquet(workdir / "results/tables/alignment.parquet")
     check_table(alignment, "alignment")
-    # Base models in 3 languages, plus 2 datasets x (en, ko, multi) fine-tuned runs of tiny-xlmr.
-    assert alignment.height == 2 * 3 + 2 * 3 * 3
+    # 3 base models in 3 languages, plus 2 datasets x (en, ko, multi) fine-tuned runs of tiny-xlmr.
+    assert alignment.height == 3 * 3 + 2 * 3 * 3
     shifts = pl.read_parquet(workdir / "results/tables/shifts.parquet")
     check_table(shifts, "shifts")
     assert shifts.height == 2 * 3 * 3 * 27
@@ -73,7 +75,7 @@ def test_every_job_writes_its_log_and_benchmark(completed_small_run):
 @pytest.mark.slow
 def test_report_holds_every_figure_and_names_the_synthetic_survey(completed_small_run):
     html = completed_small_run.report.read_text()
-    for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png",
+    for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png", "scores_tiny-llama.png",
                    "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png",
                    "attribution_languages.png", "attribution_planted.png", "counterfactual.png"):
         assert figure in html
@@ -81,11 +83,15 @@ def test_report_holds_every_figure_and_names_the_synthetic_survey(completed_smal
 
 
 @pytest.mark.slow
-def test_changed_scoring_method_reruns_scoring_and_what_depends_on_it(completed_small_run, tiny_model_dirs):
-    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "pll.yaml", **{"scoring.method": "pll"})
+def test_changed_scoring_setting_reruns_scoring_and_what_depends_on_it(completed_small_run, tiny_model_dirs):
+    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "token.yaml", **{"scoring.normalisation": "token"})
     jobs = planned_jobs(completed_small_run.workdir, changed)
-    assert jobs.get("score_probes") == 2 + 2 * 3
+    assert jobs.get("score_probes") == 3 + 2 * 3  # the 3 base models and the 6 runs
     assert {"compile_probes", "build_model", "pretraining_corpus", "finetune", "human_values"}.isdisjoint(jobs)
+    # pll has no causal counterpart: with the causal LM in the config nothing is planned.
+    refused = small_config(completed_small_run.root, tiny_model_dirs["bert"], "pll.yaml", **{"scoring.method": "pll"})
+    result = snakemake(completed_small_run.workdir, refused, "--dry-run", check=False)
+    assert result.returncode != 0 and "tiny-llama (build.architecture llama) is a causal LM" in result.stdout + result.stderr
 
 
 @pytest.mark.slow

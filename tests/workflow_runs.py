@@ -64,7 +64,7 @@ def planned_outputs(dry_run_output: str, rule: str) -> list[str]:
 
 
 def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", **changes) -> Path:
-    """The demo config cut down to three languages, a short build and a local BERT directory.
+    """The demo config cut down to three languages, short builds and a local BERT directory.
 
     Written to ``tmp_path / filename``; ``changes`` set dotted keys (``"scoring.method"``).
     Configs written to one ``tmp_path`` share its copy of the probe folder, so that a changed
@@ -84,9 +84,12 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
         key=str(REPO / config["hofstede"]["key"]),
         countries={lang: config["countries"][lang] for lang in ("en", "de", "ko")},
     )
+    # Both mask conventions, and a causal LM beside them (probed, not fine-tuned: its training and
+    # attribution are tested in tests/test_training.py and test_attribution.py, and run in the demo).
     config["models"] = {
         "tiny-xlmr": {"build": {**config["models"]["tiny-xlmr"]["build"], "steps": 30, "vocab_size": 1500}},
         "local-bert": {"source": str(bert_dir)},
+        "tiny-llama": {"build": {**config["models"]["tiny-llama"]["build"], "steps": 30, "vocab_size": 1500}},
     }
     config["pretraining_corpus"]["sentences_per_option"] = 2
     config["pretraining_corpus"]["demo_text"] = str(REPO / "config" / "demo_text")

@@ -28,7 +28,6 @@ import torch
 from tqdm import tqdm
 from trak import TRAKer
 from trak.projectors import BasicProjector, ProjectionType
-from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from valuetrace.attribution_summary import PROBE_KEY, self_check_indices
 from valuetrace.errors import InputError
@@ -41,7 +40,8 @@ from valuetrace.influence import (
     parameters_with_gradients,
     probe_functions,
 )
-from valuetrace.models import resolve_device
+from valuetrace.kinds import kind_of_config
+from valuetrace.models import load_tokenizer, load_weights, resolve_device
 from valuetrace.settings import Scoring, Trak
 from valuetrace.tables import atomic_directory
 
@@ -101,8 +101,9 @@ def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) ->
 
 def _load(checkpoint: Path, tokenizer_dir: Path, device: str):
     # Eager attention: sdpa falls back to a slow path under vmap.
-    model = AutoModelForMaskedLM.from_pretrained(checkpoint, attn_implementation="eager").to(device).eval()
-    return model, AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = load_weights(str(checkpoint), device, attn_implementation="eager")
+    kind = kind_of_config(model.config, str(checkpoint))
+    return model, load_tokenizer(str(tokenizer_dir), kind), kind
 
 
 def _batches(functions, batch_size: int, pad_id: int, device: str, desc: str):
@@ -117,10 +118,11 @@ def featurize(
     """TRAK features of a run's training examples at one checkpoint, in ``out_dir``."""
     device = resolve_device(device)
     source = checkpoint_dir(run_dir, checkpoint, settings.checkpoints)
-    model, tokenizer = _load(source, run_dir / "model", device)
+    model, tokenizer, kind = _load(source, run_dir / "model", device)
     texts = pl.read_parquet(train_path)["text"].to_list()
-    functions = example_functions(tokenizer, texts, settings.mask_copies, settings.max_length)
-    log.info("%s: %d examples, %d masked copies each", source, len(texts), settings.mask_copies)
+    functions = example_functions(tokenizer, texts, settings.mask_copies, settings.max_length, kind)
+    inputs = sum(len(function) for function in functions)
+    log.info("%s: %d examples of a %s LM, %d inputs to differentiate", source, len(texts), kind.name, inputs)
     with atomic_directory(out_dir) as partial:
         traker = _traker(model, len(functions), partial, settings, device)
         traker.load_checkpoint(model.state_dict(), model_id=checkpoint)
@@ -149,11 +151,11 @@ def score(
     """
     device = resolve_device(device)
     source = checkpoint_dir(run_dir, checkpoint, trak.checkpoints)
-    model, tokenizer = _load(source, run_dir / "model", device)
+    model, tokenizer, kind = _load(source, run_dir / "model", device)
     texts = pl.read_parquet(train_path)["text"].to_list()
     copies = self_check_indices(len(texts))
-    functions = probe_functions(tokenizer, chosen, scoring.method, scoring.max_length)
-    functions += example_functions(tokenizer, [texts[i] for i in copies], trak.mask_copies, trak.max_length)
+    functions = probe_functions(tokenizer, chosen, scoring.method, scoring.max_length, kind, scoring.normalisation)
+    functions += example_functions(tokenizer, [texts[i] for i in copies], trak.mask_copies, trak.max_length, kind)
     with atomic_directory(out_dir) as partial:
         # A private copy of the features: trak writes the targets' gradients and scores
         # into its save directory, which belongs to the featurizing job.

@@ -46,7 +46,9 @@ def _score(args) -> int:
     from valuetrace import scoring, tables
     from valuetrace.settings import Scoring
 
-    settings = Scoring(method=args.method, batch_size=args.batch_size, max_length=args.max_length)
+    settings = Scoring(
+        method=args.method, normalisation=args.normalisation, batch_size=args.batch_size, max_length=args.max_length
+    )
     scores = scoring.score_model(
         args.model, pl.read_parquet(args.probes), settings, model_name=args.model_name, run=args.run, device=args.device
     )
@@ -65,7 +67,7 @@ def _config_check(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from valuetrace.scoring import METHODS
+    from valuetrace.methods import METHODS, NORMALISATIONS
 
     top = argparse.ArgumentParser(prog="valuetrace", description=__doc__.splitlines()[0])
     top.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -96,11 +98,15 @@ def parser() -> argparse.ArgumentParser:
     config_check.set_defaults(handler=_config_check)
 
     score = commands.add_parser("score", help="value scores of every probe under one model")
-    score.add_argument("--model", required=True, help="hub name or local directory of a masked LM")
+    score.add_argument("--model", required=True, help="hub name or local directory of a masked or causal LM")
     score.add_argument("--model-name", required=True, help="the model's name in the table")
     score.add_argument("--run", default="base", help="fine-tuning run the model comes from (base: none)")
     score.add_argument("--probes", required=True, help="a compiled probe table (probes compile)")
     score.add_argument("--method", choices=sorted(METHODS), required=True)
+    score.add_argument(
+        "--normalisation", choices=list(NORMALISATIONS), default=schema_default("scoring", "normalisation"),
+        help="log P(option) as it is, per token or per byte",
+    )  # fmt: skip
     score.add_argument("--batch-size", type=int, default=schema_default("scoring", "batch_size"))
     score.add_argument("--max-length", type=int, default=schema_default("scoring", "max_length"))
     score.add_argument("--device", default="auto", help="cuda, cpu, ... (default: cuda when torch sees one)")

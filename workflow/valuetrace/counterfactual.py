@@ -22,7 +22,7 @@ from valuetrace.attribution_summary import PROBE_KEY
 from valuetrace.errors import InputError
 from valuetrace.finetune import finetune
 from valuetrace.grid import Run
-from valuetrace.models import load_masked_lm
+from valuetrace.models import load_model
 from valuetrace.scoring import score_probes
 from valuetrace.settings import Counterfactual, Scoring, Training
 
@@ -98,11 +98,11 @@ def retrain(
             base, kept, scratch / "run", scratch / "work", dataclasses.replace(training, checkpoints=1),
             device=device, schedule_size=train.height,
         )  # fmt: skip
-        model, tokenizer = load_masked_lm(str(scratch / "run" / "model"), device)
+        model, tokenizer = load_model(str(scratch / "run" / "model"), device)
         # One probe: a batch of one scores it as the scoring job would.
         rescored = score_probes(
             model, tokenizer, probes.filter(*key), model_name=run.model, method=scoring.method,
-            batch_size=1, max_length=scoring.max_length,
+            normalisation=scoring.normalisation, batch_size=1, max_length=scoring.max_length,
         )  # fmt: skip
     shift_after = rescored["score"].item() - score_before
     return pl.DataFrame(

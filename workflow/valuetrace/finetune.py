@@ -1,4 +1,4 @@
-"""Continued masked-LM training of a model on one run's examples, with checkpoints and resumption.
+"""Continued training of a model on one run's examples (its kind's objective), with checkpoints and resumption.
 
 The Trainer writes its checkpoints (weights, optimiser, scheduler and RNG state) to a work
 directory outside the run's output, so a job killed mid-run and started again, even after
@@ -27,10 +27,10 @@ from pathlib import Path
 import polars as pl
 
 from valuetrace.errors import InputError
-from valuetrace.models import load_masked_lm
+from valuetrace.models import load_model
 from valuetrace.settings import Training
 from valuetrace.tables import atomic_directory
-from valuetrace.training import train_masked_lm
+from valuetrace.training import train_language_model
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,13 @@ def finetune(
 
 
 def _train(base, texts, out_dir, work_dir, training: Training, device: str, schedule_size: int | None) -> None:
-    model, tokenizer = load_masked_lm(base, device)
+    model, tokenizer = load_model(base, device)
     steps, save_steps = schedule(schedule_size or len(texts), training.batch_size, training.epochs, training.checkpoints)
     resuming = sorted(work_dir.glob("checkpoint-*"))
     if resuming:
         log.info("resuming from %s", resuming[-1].name)
     log.info("%d examples, %d steps, checkpoint every %d steps", len(texts), steps, save_steps)
-    trainer = train_masked_lm(
+    trainer = train_language_model(
         model,
         tokenizer,
         texts,

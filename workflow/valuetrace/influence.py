@@ -1,18 +1,21 @@
-"""The functions TRAK differentiates: a probe's score margin and a training example's MLM fit.
+"""The functions TRAK differentiates: a probe's score margin and a training example's fit.
 
 TRAK attributes a *model output function* of each target to the training examples. Both
-kinds of input are encoded alike, as a few masked copies of a sentence with the tokens to
-read out and a sign per copy, and one function serves both:
+kinds of input are encoded alike, as a few copies of a sentence (masked or not) with the
+tokens to read out, a weight per read-out and a sign per copy, and one function serves both:
 
-    f(example) = sum over copies c of sign_c * sum over read-out positions t of log P(token_t | copy_c)
+    f(example) = sum over copies c of sign_c * sum over read-outs t of w_t * log P(token_t | copy_c)
 
-* A **probe** (target) has one copy per masked input of the scoring method, with sign +1 for
-  option A and -1 for option B, so f is exactly its score log P(A) - log P(B), for single-
-  and multi-token options and for ``joint`` as well as ``pll`` scoring.
-* A **training example** has ``copies`` copies that together mask every token once, each
-  masking about the share of tokens fine-tuning masked, with sign +1, so f is the masked-LM
-  log-likelihood (minus the loss) of the whole sentence. A single random mask, as in one
-  training step, would often miss the very token that moved a value.
+* A **probe** (target) has one copy per input of the scoring method, with sign +1 for option A
+  and -1 for option B and the normalisation's weights, so f is exactly its score
+  log P(A) - log P(B): for single- and multi-token options, for ``joint`` as well as ``pll``
+  scoring, and for a causal LM, whose copy is the filled sentence itself, read from the option on.
+* A **training example** has the copies of its kind's objective (:data:`EXAMPLE_FUNCTIONS`), so
+  f is its log-likelihood, minus its loss. For a masked LM, ``copies`` masked copies that
+  together mask every token once, each masking about the share of tokens fine-tuning masked (a
+  single random mask, as in one training step, would often miss the very token that moved a
+  value); for a causal LM, the sentence itself with every token read at the position before it,
+  its next-token log-likelihood.
 
 The loss of a training example is -f, so the out-to-loss gradient TRAK weighs features
 with (its Q term) is the constant 1.
@@ -20,7 +23,6 @@ with (its Q term) is the constant 1.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -31,67 +33,82 @@ from trak.modelout_functions import AbstractModelOutput
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from valuetrace.errors import InputError
+from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.scoring import readouts
 
 
 @dataclass(frozen=True)
 class Copy:
-    """One masked input, the tokens to read out at given positions, and the sign of their sum."""
+    """One input, the tokens to read out at given positions with their weights, and the sign of their sum."""
 
     input_ids: tuple[int, ...]
-    labels: tuple[tuple[int, int], ...]  # (position, token id)
+    labels: tuple[tuple[int, int, float], ...]  # (position, token id, weight)
     sign: float
 
 
 def probe_functions(
-    tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
+    tokenizer: PreTrainedTokenizerBase,
+    probes: pl.DataFrame,
+    method: str,
+    max_length: int,
+    kind: ModelKind,
+    normalisation: str,
 ) -> list[list[Copy]]:
-    """For every probe, the copies whose signed log-probabilities sum to its score."""
-    needed, _ = readouts(tokenizer, probes, method, max_length)
-    grouped: dict[tuple[int, str, tuple[int, ...]], list[tuple[int, int]]] = {}
+    """For every probe, the copies whose signed, weighted log-probabilities sum to its score."""
+    needed, _ = readouts(tokenizer, probes, method, max_length, kind, normalisation)
+    grouped: dict[tuple[int, str, tuple[int, ...]], list[tuple[int, int, float]]] = {}
     for readout in needed:
-        grouped.setdefault((readout.probe, readout.option, readout.masked_input), []).append(
-            (readout.position, readout.target)
+        grouped.setdefault((readout.probe, readout.option, readout.model_input), []).append(
+            (readout.position, readout.target, readout.weight)
         )
     functions: list[list[Copy]] = [[] for _ in range(probes.height)]
-    for (probe, option, masked), labels in grouped.items():
-        functions[probe].append(Copy(masked, tuple(labels), 1.0 if option == "a" else -1.0))
+    for (probe, option, model_input), labels in grouped.items():
+        functions[probe].append(Copy(model_input, tuple(labels), 1.0 if option == "a" else -1.0))
     return functions
 
 
-def default_copies(mlm_probability: float) -> int:
-    return math.ceil(1 / mlm_probability)
+def _masked_copies(tokenizer: PreTrainedTokenizerBase, ids: list[int], copies: int) -> list[Copy]:
+    """``copies`` masked copies of a text that mask each of its tokens once."""
+    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    maskable = [position for position, is_special in enumerate(special) if not is_special]
+    # Every copy-th token in each copy: masks spread out, none left unread.
+    groups = [maskable[start::copies] for start in range(min(copies, len(maskable)))]
+    return [
+        Copy(
+            tuple(tokenizer.mask_token_id if p in group else t for p, t in enumerate(ids)),
+            tuple((p, ids[p], 1.0) for p in group),
+            1.0,
+        )
+        for group in groups
+    ]
+
+
+def _next_tokens(tokenizer: PreTrainedTokenizerBase, ids: list[int], copies: int) -> list[Copy]:
+    """The text itself, every token after the first read at the position before it: the
+    next-token log-likelihood its training loss is the negative mean of."""
+    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    labels = tuple((index - 1, ids[index], 1.0) for index in range(1, len(ids)) if not special[index])
+    return [Copy(tuple(ids), labels, 1.0)]
+
+
+# Model kind -> (tokenizer, a training text's ids, mask copies) -> the copies whose log-probabilities
+# sum to the text's log-likelihood under its kind's objective.
+EXAMPLE_FUNCTIONS = {"masked": _masked_copies, "causal": _next_tokens}
 
 
 def example_functions(
-    tokenizer: PreTrainedTokenizerBase, texts: list[str], copies: int, max_length: int
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], copies: int, max_length: int, kind: ModelKind
 ) -> list[list[Copy]]:
-    """For every training text, ``copies`` masked copies that mask each of its tokens once."""
+    """For every training text, the copies of its kind's objective (``copies``: a masked LM's)."""
     max_length = min(max_length, tokenizer.model_max_length)
-    mask_id = tokenizer.mask_token_id
-    functions = []
-    for text in texts:
-        ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
-        special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
-        maskable = [position for position, is_special in enumerate(special) if not is_special]
-        # Every copy-th token in each copy: masks spread out, none left unread.
-        groups = [maskable[start::copies] for start in range(min(copies, len(maskable)))]
-        functions.append(
-            [
-                Copy(
-                    tuple(mask_id if p in group else t for p, t in enumerate(ids)),
-                    tuple((p, ids[p]) for p in group),
-                    1.0,
-                )
-                for group in groups
-            ]
-        )
-    return functions
+    encoded = kind.encode(tokenizer, texts, max_length)["input_ids"]
+    return [EXAMPLE_FUNCTIONS[kind.name](tokenizer, ids, copies) for ids in encoded]
 
 
 def collate(functions: list[list[Copy]], pad_id: int) -> tuple[torch.Tensor, ...]:
     """Pad a batch of functions to tensors: input ids and attention [batch, copies, length],
-    read-out positions, tokens and weights [batch, copies, readouts], signs [batch, copies]."""
+    read-out positions, tokens and weights [batch, copies, readouts] (weight 0: padding), signs
+    [batch, copies]."""
     batch = len(functions)
     copies = max(len(function) for function in functions)
     length = max(len(copy.input_ids) for function in functions for copy in function)
@@ -109,14 +126,14 @@ def collate(functions: list[list[Copy]], pad_id: int) -> tuple[torch.Tensor, ...
         for c, copy in enumerate(function):
             input_ids[b, c, : len(copy.input_ids)] = torch.tensor(copy.input_ids)
             attention[b, c, : len(copy.input_ids)] = 1
-            for r, (position, token) in enumerate(copy.labels):
-                positions[b, c, r], tokens[b, c, r], read[b, c, r] = position, token, 1.0
+            for r, (position, token, weight) in enumerate(copy.labels):
+                positions[b, c, r], tokens[b, c, r], read[b, c, r] = position, token, weight
             signs[b, c] = copy.sign
     return input_ids, attention, positions, tokens, read, signs
 
 
 def _head_name(model: PreTrainedModel) -> str:
-    """The masked-LM head: the one child module beside the encoder (``cls``, ``lm_head``)."""
+    """The LM head: the one child module beside the encoder or decoder (``cls``, ``lm_head``)."""
     heads = [name for name, child in model.named_children() if child is not model.base_model]
     if len(heads) != 1:
         raise InputError(f"{type(model).__name__}: expected one head beside the encoder, found {heads}")
@@ -138,38 +155,52 @@ def _under(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Ten
     return {name[len(prefix) + 1 :]: tensor for name, tensor in tensors.items() if name.startswith(prefix + ".")}
 
 
-class SignedLogProbability(AbstractModelOutput):
-    """f = sum of signed log-probabilities of the read-out tokens (see the module docstring).
+@dataclass(frozen=True)
+class _Parts:
+    encoder: str  # the base model's prefix in parameter names
+    head: str
+    aliases: dict[str, str]
+    kind: ModelKind
 
-    The encoder runs on every position but the head only on the read-out positions: the
-    head's vocabulary-sized output is most of a small model's compute, and for a model with a
-    250k vocabulary the logits of every position would not fit in memory under vmap.
+
+class SignedLogProbability(AbstractModelOutput):
+    """f = sum of signed, weighted log-probabilities of the read-out tokens (see the module docstring).
+
+    The encoder (or decoder) runs on every position but the head only on the read-out
+    positions: the head's vocabulary-sized output is most of a small model's compute, and for
+    a model with a 250k vocabulary the logits of every position would not fit in memory under vmap.
     """
 
     def __init__(self) -> None:
         # trak 0.3.2 declares __init__ abstract.
         super().__init__()
-        self._structure: dict[int, tuple[str, str, dict[str, str]]] = {}
+        self._structure: dict[int, _Parts] = {}
 
-    def _parts(self, model: PreTrainedModel) -> tuple[str, str, dict[str, str]]:
+    def _parts(self, model: PreTrainedModel) -> _Parts:
         if id(model) not in self._structure:
-            self._structure[id(model)] = (model.base_model_prefix, _head_name(model), _tied_aliases(model))
+            self._structure[id(model)] = _Parts(
+                model.base_model_prefix, _head_name(model), _tied_aliases(model), kind_of_config(model.config, model.name_or_path)
+            )
         return self._structure[id(model)]
 
     def get_output(self, model, weights, buffers, input_ids, attention, positions, tokens, read, signs):
-        encoder, head, aliases = self._parts(model)
+        parts = self._parts(model)
         tensors = {**weights, **buffers}
-        tensors.update({alias: tensors[canonical] for alias, canonical in aliases.items()})
+        tensors.update({alias: tensors[canonical] for alias, canonical in parts.aliases.items()})
         # Inside vmap transformers cannot build its mask from a 2-D attention mask (its code
-        # branches on the data), so it gets the 4-D additive mask it would have built.
+        # branches on the data), so it gets the 4-D additive mask it would have built, which
+        # for a causal LM also hides every later token.
         length = input_ids.shape[-1]
-        blocked = (1.0 - attention[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        mask = blocked.expand(-1, 1, length, length)
+        allowed = attention[:, None, None, :].bool().expand(-1, 1, length, length)
+        if parts.kind.causal:
+            allowed = allowed & torch.ones(length, length, dtype=torch.bool, device=input_ids.device).tril()
+        mask = (~allowed).float() * torch.finfo(torch.float32).min
         hidden = torch.func.functional_call(
-            model.base_model, _under(tensors, encoder), args=(), kwargs={"input_ids": input_ids, "attention_mask": mask}
-        ).last_hidden_state
+            model.base_model, _under(tensors, parts.encoder), args=(),
+            kwargs={"input_ids": input_ids, "attention_mask": mask, **dict(parts.kind.forward_kwargs)},
+        ).last_hidden_state  # fmt: skip
         selected = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
-        logits = torch.func.functional_call(getattr(model, head), _under(tensors, head), args=(selected,))
+        logits = torch.func.functional_call(getattr(model, parts.head), _under(tensors, parts.head), args=(selected,))
         chosen = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
         log_probability = (chosen - logits.logsumexp(-1)) * read
         return (log_probability.sum(-1) * signs).sum()
@@ -182,7 +213,7 @@ class SelectedParameterGradients(FunctionalGradientComputer):
     """Per-example gradients with respect to the selected parameters only.
 
     trak's FunctionalGradientComputer differentiates every parameter and drops the others
-    afterwards; for a masked LM the embeddings (tied to the output layer) are most of the
+    afterwards; for a language model the embeddings (often tied to the output layer) are most of the
     parameters, so passing the unselected ones as constants saves most of the time and memory.
     """
 

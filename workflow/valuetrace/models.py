@@ -1,12 +1,14 @@
-"""Masked language models: loading any Hugging Face masked LM, and building a tiny one for the demo.
+"""Language models: loading any Hugging Face masked or causal LM, and building a tiny one for the demo.
 
-Loading takes a hub name or a local ``save_pretrained`` directory; a model without a
-trained masked-LM head is refused, because its value scores would be noise.
+Loading takes a hub name or a local ``save_pretrained`` directory, finds the model's kind from
+its config (``valuetrace.kinds``) and loads it with that kind's head; a model without a trained
+head of either kind is refused, because its value scores would be noise.
 
-Building trains a tokenizer with ``tokenizers`` (Unigram for XLM-R style, WordPiece for
-BERT style), hands its vocabulary to the transformers tokenizer class of that family so
-the saved tokenizer behaves exactly like the real one, and pretrains a small model of
-that family from a config.
+Building trains a tokenizer with ``tokenizers`` for one of :data:`ARCHITECTURES` (Unigram for
+XLM-R style, WordPiece for BERT style, byte-level BPE for GPT-2 style, SentencePiece-style BPE
+with byte fallback for Llama style), hands its vocabulary to the transformers tokenizer class
+of that family so the saved tokenizer behaves exactly like the real one, and pretrains a small
+model of that family from a config, with its kind's objective.
 """
 
 from __future__ import annotations
@@ -14,34 +16,39 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from safetensors import SafetensorError
 from tokenizers import Tokenizer, models as tokenizer_models, normalizers, pre_tokenizers, trainers
 from transformers import (
     AutoConfig,
-    AutoModelForMaskedLM,
     AutoTokenizer,
     BertConfig,
     BertForMaskedLM,
     BertTokenizer,
+    GPT2Config,
+    GPT2LMHeadModel,
+    GPT2Tokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    LlamaTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     XLMRobertaConfig,
     XLMRobertaForMaskedLM,
     XLMRobertaTokenizer,
 )
-from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 from valuetrace.errors import InputError
+from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.settings import ModelBuild
 from valuetrace.tables import atomic_directory
-from valuetrace.training import train_masked_lm
+from valuetrace.training import train_language_model
 
 log = logging.getLogger(__name__)
-
-ARCHITECTURES = ("xlm-roberta", "bert")
 
 
 def resolve_device(device: str) -> str:
@@ -70,8 +77,9 @@ def _lfs_pointer(directory: Path) -> Path | None:
     return None
 
 
-def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The masked LM and tokenizer at ``source`` (hub name or local directory), in eval mode."""
+def load_weights(source: str, device: str = "cpu", **options) -> PreTrainedModel:
+    """The model at ``source`` (hub name, local directory or checkpoint) with its kind's head, in
+    eval mode; ``options`` go to ``from_pretrained`` (e.g. ``attn_implementation``)."""
     try:
         config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError) as error:
@@ -81,11 +89,7 @@ def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, P
                 f"loaded from the hub ({_one_line(error)})"
             ) from error
         raise InputError(f"model {source!r}: cannot load its config ({_one_line(error)})") from error
-    if config.model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
-        raise InputError(
-            f"model {source!r}: model type {config.model_type!r} has no masked-LM head in "
-            "transformers; value probing needs a masked LM such as xlm-roberta or bert"
-        )
+    kind = kind_of_config(config, source)
     pointer = _lfs_pointer(Path(source))
     if pointer is not None:
         raise InputError(
@@ -93,8 +97,8 @@ def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, P
             f"git-lfs); run `git lfs pull` in {source}, or download the model again"
         )
     try:
-        model, loading = AutoModelForMaskedLM.from_pretrained(
-            source, trust_remote_code=False, output_loading_info=True
+        model, loading = kind.model_class().from_pretrained(
+            source, trust_remote_code=False, output_loading_info=True, **options
         )
     except (OSError, SafetensorError) as error:
         weights = ", ".join(path.name for path in _weight_files(Path(source))) or "its weights file"
@@ -105,9 +109,14 @@ def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, P
     if loading["missing_keys"]:
         missing = sorted(loading["missing_keys"])
         raise InputError(
-            f"model {source!r}: the checkpoint has no trained masked-LM head "
+            f"model {source!r}: the checkpoint has no trained {kind.head} head "
             f"(weights missing: {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''})"
         )
+    return model.to(resolve_device(device)).eval()
+
+
+def load_tokenizer(source: str, kind: ModelKind) -> PreTrainedTokenizerBase:
+    """The tokenizer at ``source``, checked for what a model of ``kind`` needs."""
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError) as error:
@@ -116,56 +125,171 @@ def load_masked_lm(source: str, device: str = "cpu") -> tuple[PreTrainedModel, P
     # to the unknown token, which would make every score 0.
     if len(tokenizer) <= len(tokenizer.all_special_ids):
         raise InputError(f"model {source!r}: no tokenizer files (its tokenizer has no vocabulary)")
-    if tokenizer.mask_token is None:
-        raise InputError(f"model {source!r}: its tokenizer has no mask token")
-    model.to(resolve_device(device)).eval()
-    return model, tokenizer
+    kind.check_tokenizer(tokenizer, source)
+    # Models number positions from the first token of a row, so batches are padded after it
+    # (some causal tokenizers default to padding on the left, for generation).
+    tokenizer.padding_side = "right"
+    return tokenizer
+
+
+def load_model(source: str, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The masked or causal LM and tokenizer at ``source`` (hub name or local directory), in eval mode."""
+    model = load_weights(source, device)
+    return model, load_tokenizer(source, kind_of_config(model.config, source))
+
+
+def _xlm_roberta_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerBase:
+    # XLM-R's tokenizer is a SentencePiece Unigram model over Metaspace pre-tokens;
+    # XLMRobertaTokenizer adds its own normaliser, specials and <mask> around the vocabulary.
+    unigram = Tokenizer(tokenizer_models.Unigram())
+    unigram.normalizer = normalizers.NFKC()
+    unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        unk_token="<unk>",
+        show_progress=False,
+    )
+    unigram.train_from_iterator(texts, trainer)
+    vocab = json.loads(unigram.to_str())["model"]["vocab"]
+    # The trainer lists pieces of equal score in hash-map order, which changes from run to
+    # run; ordering the pieces (after the specials) by text makes their ids reproducible.
+    vocab = [entry for entry in vocab if entry[0] in specials] + sorted(
+        (entry for entry in vocab if entry[0] not in specials), key=lambda entry: entry[0]
+    )
+    return XLMRobertaTokenizer(vocab=[(piece, score) for piece, score in vocab])
+
+
+def _bert_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerBase:
+    wordpiece = Tokenizer(tokenizer_models.WordPiece(unk_token="[UNK]"))
+    # Cased and accent-preserving: lowercasing and accent stripping damage Bengali, Urdu
+    # and Vietnamese text (the reason multilingual BERT is cased).
+    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    # The trainer numbers continuation pieces ("##x") in hash-map order and breaks ties
+    # between merges by those numbers, so the same texts give different vocabularies
+    # (huggingface/tokenizers#1794). Listing every continuation character up front, in
+    # sorted order, fixes their numbers; it also lets any word of known characters be
+    # spelled out instead of becoming [UNK].
+    characters = {c for text in texts for c in wordpiece.normalizer.normalize_str(text) if not c.isspace()}
+    continuations = [f"##{c}" for c in sorted(characters)]
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *continuations],
+        show_progress=False,
+    )
+    wordpiece.train_from_iterator(texts, trainer)
+    return BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=False, strip_accents=False)
+
+
+def _bpe(texts: list[str], pre_tokenizer, trainer) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Vocabulary and merges of a BPE model trained on ``texts`` over ``pre_tokenizer``'s pieces."""
+    bpe = Tokenizer(tokenizer_models.BPE())
+    bpe.pre_tokenizer = pre_tokenizer
+    bpe.train_from_iterator(texts, trainer)
+    model = json.loads(bpe.to_str())["model"]
+    return model["vocab"], [tuple(merge) for merge in model["merges"]]
+
+
+def _gpt2_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerBase:
+    # GPT-2's byte-level BPE: every byte of every script is a token of its own to start with,
+    # so no text is unknown; <|endoftext|> is start, end and unknown token alike, and there is
+    # no padding token (loading adds one, as for the real GPT-2).
+    vocab, merges = _bpe(
+        texts,
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+        trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=["<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
+    return GPT2Tokenizer(vocab=vocab, merges=merges)
+
+
+# SentencePiece's byte-fallback pieces, as Llama's vocabulary holds them after its specials.
+_BYTE_PIECES = [f"<0x{byte:02X}>" for byte in range(256)]
+
+
+def _llama_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerBase:
+    # Llama's tokenizer is a SentencePiece BPE over Metaspace ("▁word") pieces that spells a
+    # character it has no piece for in its UTF-8 bytes, and starts every input with <s>.
+    # Pieces never cross a word boundary, which LlamaTokenizer's own pre-tokenizer relies on.
+    vocab, merges = _bpe(
+        texts,
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True),
+        trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>", *_BYTE_PIECES], show_progress=False
+        ),
+    )
+    return LlamaTokenizer(vocab=vocab, merges=merges, add_bos_token=True)
+
+
+def _xlm_roberta_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads,
+        intermediate_size=intermediate_size, pad_token_id=tokenizer.pad_token_id, type_vocab_size=1,
+        # XLM-R numbers positions from padding_idx + 1, so it needs two extra positions.
+        max_position_embeddings=max_length + 2,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    return XLMRobertaForMaskedLM(config)
+
+
+def _bert_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads,
+        intermediate_size=intermediate_size, pad_token_id=tokenizer.pad_token_id, type_vocab_size=2,
+        max_position_embeddings=max_length,
+    )  # fmt: skip
+    return BertForMaskedLM(config)
+
+
+def _gpt2_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_embd=hidden_size, n_layer=layers, n_head=heads, n_inner=intermediate_size,
+        n_positions=max_length, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    return GPT2LMHeadModel(config)
+
+
+def _llama_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads,
+        num_key_value_heads=heads, intermediate_size=intermediate_size, max_position_embeddings=max_length,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    return LlamaForCausalLM(config)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A model family that can be built here (config key ``models.<name>.build.architecture``,
+    a transformers model type, so its kind is known from the name)."""
+
+    tokenizer: Callable[[list[str], int], PreTrainedTokenizerBase]  # (texts, vocabulary size)
+    model: Callable[..., PreTrainedModel]  # (tokenizer, hidden_size, layers, heads, intermediate_size, max_length)
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "xlm-roberta": Architecture(_xlm_roberta_tokenizer, _xlm_roberta_model),
+    "bert": Architecture(_bert_tokenizer, _bert_model),
+    "gpt2": Architecture(_gpt2_tokenizer, _gpt2_model),
+    "llama": Architecture(_llama_tokenizer, _llama_model),
+}
+
+
+def _architecture(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise InputError(f"architecture {name!r} is not one of {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
 
 
 def train_tokenizer(texts: list[str], architecture: str, vocab_size: int) -> PreTrainedTokenizerBase:
     """A tokenizer of the family of ``architecture`` trained on ``texts``."""
-    if architecture == "xlm-roberta":
-        # XLM-R's tokenizer is a SentencePiece Unigram model over Metaspace pre-tokens;
-        # XLMRobertaTokenizer adds its own normaliser, specials and <mask> around the vocabulary.
-        unigram = Tokenizer(tokenizer_models.Unigram())
-        unigram.normalizer = normalizers.NFKC()
-        unigram.pre_tokenizer = pre_tokenizers.Metaspace()
-        specials = ["<s>", "<pad>", "</s>", "<unk>"]
-        trainer = trainers.UnigramTrainer(
-            vocab_size=vocab_size,
-            special_tokens=specials,
-            unk_token="<unk>",
-            show_progress=False,
-        )
-        unigram.train_from_iterator(texts, trainer)
-        vocab = json.loads(unigram.to_str())["model"]["vocab"]
-        # The trainer lists pieces of equal score in hash-map order, which changes from run to
-        # run; ordering the pieces (after the specials) by text makes their ids reproducible.
-        vocab = [entry for entry in vocab if entry[0] in specials] + sorted(
-            (entry for entry in vocab if entry[0] not in specials), key=lambda entry: entry[0]
-        )
-        return XLMRobertaTokenizer(vocab=[(piece, score) for piece, score in vocab])
-    if architecture == "bert":
-        wordpiece = Tokenizer(tokenizer_models.WordPiece(unk_token="[UNK]"))
-        # Cased and accent-preserving: lowercasing and accent stripping damage Bengali, Urdu
-        # and Vietnamese text (the reason multilingual BERT is cased).
-        wordpiece.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-        wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        # The trainer numbers continuation pieces ("##x") in hash-map order and breaks ties
-        # between merges by those numbers, so the same texts give different vocabularies
-        # (huggingface/tokenizers#1794). Listing every continuation character up front, in
-        # sorted order, fixes their numbers; it also lets any word of known characters be
-        # spelled out instead of becoming [UNK].
-        characters = {c for text in texts for c in wordpiece.normalizer.normalize_str(text) if not c.isspace()}
-        continuations = [f"##{c}" for c in sorted(characters)]
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=vocab_size,
-            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *continuations],
-            show_progress=False,
-        )
-        wordpiece.train_from_iterator(texts, trainer)
-        return BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=False, strip_accents=False)
-    raise InputError(f"architecture {architecture!r} is not one of {ARCHITECTURES}")
+    return _architecture(architecture).tokenizer(texts, vocab_size)
 
 
 def tiny_model(
@@ -179,36 +303,17 @@ def tiny_model(
     max_length: int,
     seed: int,
 ) -> PreTrainedModel:
-    """A freshly initialised masked LM of ``architecture`` sized for ``tokenizer``."""
-    common = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=intermediate_size,
-        pad_token_id=tokenizer.pad_token_id,
-        type_vocab_size=1 if architecture == "xlm-roberta" else 2,
-    )
+    """A freshly initialised model of ``architecture`` sized for ``tokenizer``."""
     torch.manual_seed(seed)
-    if architecture == "xlm-roberta":
-        # XLM-R numbers positions from padding_idx + 1, so it needs two extra positions.
-        config = XLMRobertaConfig(
-            **common,
-            max_position_embeddings=max_length + 2,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
-        return XLMRobertaForMaskedLM(config)
-    config = BertConfig(**common, max_position_embeddings=max_length)
-    return BertForMaskedLM(config)
+    return _architecture(architecture).model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length)
 
 
-# The masking rate of BERT's and XLM-R's pretraining, used for the demo's tiny models.
+# The masking rate of BERT's and XLM-R's pretraining, used for the demo's tiny masked LMs.
 PRETRAINING_MLM_PROBABILITY = 0.15
 
 
 def build_model(texts: list[str], out_dir: Path, settings: ModelBuild) -> None:
-    """Train a tokenizer and pretrain a tiny masked LM on ``texts``; save both to ``out_dir``."""
+    """Train a tokenizer and pretrain a tiny model on ``texts`` (with its kind's objective); save both to ``out_dir``."""
     if not texts:
         raise InputError("the pretraining corpus is empty")
     log.info(
@@ -227,10 +332,12 @@ def build_model(texts: list[str], out_dir: Path, settings: ModelBuild) -> None:
     )
     # Like a hub tokenizer, the saved one declares how many tokens its model can take.
     tokenizer.model_max_length = settings.max_length
+    # Training pads its batches, as a loaded tokenizer does (a causal one gets a padding token).
+    kind_of_config(model.config, str(out_dir)).check_tokenizer(tokenizer, str(out_dir))
     log.info("pretraining %d parameters for %d steps", model.num_parameters(), settings.steps)
     with atomic_directory(out_dir) as partial:
         with tempfile.TemporaryDirectory(dir=partial.parent) as trainer_dir:
-            train_masked_lm(
+            train_language_model(
                 model,
                 tokenizer,
                 texts,

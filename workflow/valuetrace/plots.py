@@ -345,6 +345,17 @@ def attribution_sources_figure(groups: pl.DataFrame):
     return figure
 
 
+def _run_label(frame: pl.DataFrame, *rest: str) -> pl.Expr:
+    """A run's label (``planted/en n300``, then the ``rest`` columns after a colon), led by its
+    model's name when the runs are of several models, so that model families stand side by side."""
+    label = pl.format("{}/{} n{}", "dataset", "finetune_lang", "size")
+    if rest:
+        label = pl.format("{}: " + " ".join(["{}"] * len(rest)), label, *rest)
+    if frame["model"].n_unique() > 1:
+        label = pl.format("{}: {}", "model", label)
+    return label
+
+
 @report_figure(
     "attribution_planted", tables=("attribution_planted", "attribution_checks"), category=ATTRIBUTION, stage="attribution"
 )
@@ -356,16 +367,14 @@ def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame):
         axes[0].axis("off")
         axes[0].text(0.5, 0.5, "no planted questions in the attributed runs", ha="center")
     else:
-        data = planted.filter(pl.col("in_language")).with_columns(
-            run=pl.format("{}/{} n{}", "dataset", "finetune_lang", "size")
-        )
+        data = planted.filter(pl.col("in_language")).with_columns(run=_run_label(planted))
         sns.barplot(data=data.to_pandas(), x="run", y="precision", hue="question_id", errorbar=None, ax=axes[0])
         axes[0].axhline(0.9, color="black", linestyle=":", linewidth=0.8)
         axes[0].set_ylim(0, 1.05)
         axes[0].set_ylabel(f"precision@{planted['at'][0]} (in the run's languages)")
         axes[0].set_title("Top examples that plant the probed question")
         axes[0].tick_params(axis="x", rotation=30)
-    passed = checks.with_columns(run=pl.format("{}/{} n{}", "dataset", "finetune_lang", "size")).group_by("run").agg(
+    passed = checks.with_columns(run=_run_label(checks)).group_by("run").agg(
         passed=pl.col("passed").mean()
     )
     sns.barplot(data=passed.sort("run").to_pandas(), x="run", y="passed", color="grey", ax=axes[1])
@@ -380,9 +389,7 @@ def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame):
 def counterfactual_figure(counterfactual: pl.DataFrame):
     """Share of each target's shift undone by removing its top-k or k random examples."""
     plt, sns = _pyplot()
-    data = counterfactual.with_columns(
-        target=pl.format("{}/{} n{}: {} {}", "dataset", "finetune_lang", "size", "probe_lang", "question_id")
-    )
+    data = counterfactual.with_columns(target=_run_label(counterfactual, "probe_lang", "question_id"))
     figure, ax = plt.subplots(figsize=(max(6, 0.9 * data["target"].n_unique() + 3), 4))
     # Bars are means over the random draws, with their range.
     sns.barplot(

@@ -1,134 +1,119 @@
-"""Value scores of probes under a masked LM: log P(A) - log P(B) at the mask.
+"""Value scores of probes under a masked or causal LM: log P(A) - log P(B).
 
 Options are located in the *filled* sentence through the tokenizer's offset mapping, so an
 option is tokenised in its real context (XLM-R's leading-space pieces, BERT's ``##``
-continuations) and the model's own mask token is used whatever it is called.
+continuations, GPT-2's ``Ġ``) and the model's own mask token is used whatever it is called.
+Which log-probabilities make up log P(option) is the scoring method's choice, per model kind
+(``valuetrace.methods``: ``joint`` for both kinds, ``pll`` for masked LMs), and the
+normalisation's (none, per token, per byte); both are recorded in the table with the model's kind.
 
-Two methods for options of several tokens (registered by name in :data:`METHODS`):
-
-``joint``
-    every token of the option is replaced by the mask token at once, and log P(option) is
-    the sum of the log-probabilities of its tokens at those positions. For single-token
-    options this is the classic cloze score.
-``pll``
-    pseudo-log-likelihood of the whole filled sentence (Salazar et al. 2020): each token
-    masked in turn, log-probabilities summed.
-
-Every distinct masked input is run once: when both options are single tokens in the same
-context their masked inputs are identical, so one forward pass scores both.
+Every distinct input is run once: when both options are single tokens in the same context
+their masked inputs are identical, so one forward pass scores both; a causal LM reads all of
+an option's log-probabilities from one pass over its filled sentence.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
 
 import polars as pl
 import torch
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from valuetrace import methods
 from valuetrace.errors import InputError
-from valuetrace.models import load_masked_lm
+from valuetrace.kinds import ModelKind, kind_of_config
+from valuetrace.models import load_model
 from valuetrace.probes import MASK, choice
 from valuetrace.settings import Scoring
 
 log = logging.getLogger(__name__)
 
-# A masked input, the position to read out and the token whose log-probability is read there.
-MaskedReadout = tuple[tuple[int, ...], int, int]
-
 
 @dataclass(frozen=True)
 class Readout:
-    """Which log-probability to read from which masked input, and for which probe option."""
+    """Which log-probability to read from which input, with what weight, and for which probe option."""
 
     probe: int
     option: str
-    masked_input: tuple[int, ...]
+    model_input: tuple[int, ...]
     position: int
     target: int
+    weight: float  # 1 / the normalisation's divisor: the read-outs' weighted sum is the normalised log P(option)
 
 
 @dataclass(frozen=True)
 class FilledOption:
     """A probe sentence filled with one option, tokenised as the model reads it."""
 
+    text: str
     ids: list[int]
+    offsets: list[tuple[int, int]]  # characters of ``text`` each token covers
     positions: list[int]  # of the option's tokens
     truncated: bool  # the filled sentence was longer than the model's positions and was cut
     unknown: bool  # the option holds the tokenizer's unknown token
 
 
-def option_positions(tokenizer: PreTrainedTokenizerBase, sentence: str, option: str, max_length: int) -> FilledOption:
-    """Token ids of ``sentence`` filled with ``option`` and the positions of the option's tokens."""
+def option_positions(
+    tokenizer: PreTrainedTokenizerBase, sentence: str, option: str, max_length: int, kind: ModelKind
+) -> FilledOption:
+    """Token ids of ``sentence`` filled with ``option`` and the positions of the option's tokens
+    (for a causal LM, with the whitespace before it: ``ModelKind.space_before_option``)."""
     start = sentence.index(MASK)
     end = start + len(option)
+    if kind.space_before_option:
+        start = len(sentence[:start].rstrip())
     filled = sentence.replace(MASK, option)
-    encoding = tokenizer(filled, return_offsets_mapping=True, truncation=True, max_length=max_length)
-    positions = [
-        i
-        for i, (first, last) in enumerate(encoding["offset_mapping"])
-        if last > first and first < end and last > start
-    ]
-    ids = encoding["input_ids"]
-    truncated = len(tokenizer(filled)["input_ids"]) > len(ids)
+    encoding = kind.encode(tokenizer, [filled], max_length, offsets=True)
+    ids, offsets = encoding["input_ids"][0], encoding["offset_mapping"][0]
+    positions = [i for i, (first, last) in enumerate(offsets) if last > first and first < end and last > start]
+    truncated = len(kind.encode(tokenizer, [filled], None)["input_ids"][0]) > len(ids)
     unknown = tokenizer.unk_token_id is not None and any(ids[p] == tokenizer.unk_token_id for p in positions)
-    return FilledOption(ids, positions, truncated, unknown)
+    return FilledOption(filled, ids, offsets, positions, truncated, unknown)
 
 
-def joint(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[int]) -> list[MaskedReadout]:
-    """Every token of the option masked at once; log P(option) sums its tokens' log-probabilities."""
-    masked = tuple(tokenizer.mask_token_id if i in positions else t for i, t in enumerate(ids))
-    return [(masked, p, ids[p]) for p in positions]
-
-
-def pll(tokenizer: PreTrainedTokenizerBase, ids: list[int], positions: list[int]) -> list[MaskedReadout]:
-    """Pseudo-log-likelihood of the whole filled sentence: each token masked in turn.
-
-    Every token counts but the special ones that frame a sentence (start, end, padding): the
-    unknown token is read out too, as Salazar et al. do (transformers counts it as special).
-    """
-    framing = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
-    return [
-        (tuple(tokenizer.mask_token_id if i == p else t for i, t in enumerate(ids)), p, token)
-        for p, token in enumerate(ids)
-        if token not in framing
-    ]
-
-
-# Scoring methods by name (config key scoring.method): the filled sentence's token ids and the
-# positions of the option's tokens -> (masked input, position, token) readouts whose
-# log-probabilities sum to log P(option).
-METHODS: dict[str, Callable[[PreTrainedTokenizerBase, list[int], list[int]], list[MaskedReadout]]] = {
-    "joint": joint,
-    "pll": pll,
-}
+def covered_bytes(filled: FilledOption, indices: list[int]) -> int:
+    """UTF-8 bytes of the stretch of the filled sentence that its tokens at ``indices`` cover."""
+    first = min(filled.offsets[i][0] for i in indices)
+    last = max(filled.offsets[i][1] for i in indices)
+    return len(filled.text[first:last].encode("utf-8"))
 
 
 def readouts(
-    tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
+    tokenizer: PreTrainedTokenizerBase,
+    probes: pl.DataFrame,
+    method: str,
+    max_length: int,
+    kind: ModelKind,
+    normalisation: str,
+    model: str = "the model",
 ) -> tuple[list[Readout], dict[tuple[int, str], FilledOption]]:
-    """All log-probabilities needed to score ``probes``, and each filled option."""
-    if method not in METHODS:
-        raise InputError(f"scoring method {method!r} is not one of {sorted(METHODS)}")
+    """All log-probabilities needed to score ``probes`` under a model of ``kind``, and each filled option.
+
+    ``model`` names the model in the message if ``method`` is not defined for its kind."""
+    read = methods.method_for(method, kind.name, model)
+    divisor = methods.normalisation(normalisation)
     # A longer input than the model has positions for would crash inside the model.
     max_length = min(max_length, tokenizer.model_max_length)
     needed: list[Readout] = []
     filled: dict[tuple[int, str], FilledOption] = {}
     for index, row in enumerate(probes.iter_rows(named=True)):
         for option in ("a", "b"):
-            found = option_positions(tokenizer, row["sentence"], row[f"option_{option}"], max_length)
+            found = option_positions(tokenizer, row["sentence"], row[f"option_{option}"], max_length, kind)
             if not found.positions:
                 raise InputError(
                     f"probe {row['probe_lang']}/{row['probe_id']}: option {option.upper()} "
                     f"{row[f'option_{option}']!r} is cut off by max_length {max_length}"
                 )
             filled[index, option] = found
+            option_readouts = read(tokenizer, found.ids, found.positions)
+            n_bytes = covered_bytes(found, [token for _, _, token in option_readouts])
+            weight = 1.0 / divisor(len(option_readouts), n_bytes)
             needed += [
-                Readout(index, option, masked, position, target)
-                for masked, position, target in METHODS[method](tokenizer, found.ids, found.positions)
+                Readout(index, option, model_input, position, found.ids[token], weight)
+                for model_input, position, token in option_readouts
             ]
     return needed, filled
 
@@ -140,10 +125,11 @@ def log_probabilities(
     needed: list[Readout],
     batch_size: int,
 ) -> list[float]:
-    """log P(target at position | masked input) for every readout, one pass per distinct input."""
+    """log P(target at position | input) for every readout, one pass per distinct input (unweighted)."""
+    forward_kwargs = dict(kind_of_config(model.config, model.name_or_path).forward_kwargs)
     wanted: dict[tuple[int, ...], list[int]] = {}
     for index, readout in enumerate(needed):
-        wanted.setdefault(readout.masked_input, []).append(index)
+        wanted.setdefault(readout.model_input, []).append(index)
     # Sorting by length keeps padding, and so wasted compute, small.
     inputs = sorted(wanted, key=len)
     results = [0.0] * len(needed)
@@ -155,7 +141,7 @@ def log_probabilities(
         padded = tokenizer.pad(
             {"input_ids": [list(ids) for ids in batch]}, padding_side="right", return_tensors="pt"
         ).to(device)
-        logits = model(**padded).logits
+        logits = model(**padded, **forward_kwargs).logits
         rows, positions, targets, slots = [], [], [], []
         for row, ids in enumerate(batch):
             for index in wanted[ids]:
@@ -178,26 +164,31 @@ def score_probes(
     *,
     model_name: str,
     method: str,
+    normalisation: str,
     batch_size: int,
     max_length: int,
     run: str = "base",
 ) -> pl.DataFrame:
-    """One row per probe: log P(A), log P(B), score = their difference, and the model's choice.
+    """One row per probe: log P(A), log P(B) (normalised), score = their difference, and the model's choice.
 
     ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
     """
-    needed, filled = readouts(tokenizer, probes, method, max_length)
+    kind = kind_of_config(model.config, model_name)
+    described = f"{model_name} ({', '.join(model.config.architectures or [model.config.model_type])})"
+    needed, filled = readouts(tokenizer, probes, method, max_length, kind, normalisation, described)
     values = log_probabilities(model, tokenizer, needed, batch_size)
     totals: dict[tuple[int, str], float] = {}
     for readout, value in zip(needed, values):
         key = (readout.probe, readout.option)
-        totals[key] = totals.get(key, 0.0) + value
+        totals[key] = totals.get(key, 0.0) + readout.weight * value
     rows = range(probes.height)
     scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_row_index("_probe")
     scored = scored.with_columns(
         model=pl.lit(model_name),
         run=pl.lit(run),
+        model_kind=pl.lit(kind.name),
         scoring_method=pl.lit(method),
+        normalisation=pl.lit(normalisation),
         logprob_a=pl.Series([totals[i, "a"] for i in rows], dtype=pl.Float64),
         logprob_b=pl.Series([totals[i, "b"] for i in rows], dtype=pl.Float64),
         n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in rows], dtype=pl.Int64),
@@ -214,7 +205,9 @@ def score_probes(
         "probe_lang",
         "probe_id",
         "question_id",
+        "model_kind",
         "scoring_method",
+        "normalisation",
         "logprob_a",
         "logprob_b",
         "score",
@@ -245,8 +238,8 @@ def _warn_about_flags(scored: pl.DataFrame, model_name: str, max_length: int) ->
 def score_model(
     source: str, probes: pl.DataFrame, settings: Scoring, *, model_name: str, run: str = "base", device: str = "auto"
 ) -> pl.DataFrame:
-    """Score ``probes`` under the masked LM at ``source`` (hub name or local directory)."""
-    model, tokenizer = load_masked_lm(source, device)
+    """Score ``probes`` under the masked or causal LM at ``source`` (hub name or local directory)."""
+    model, tokenizer = load_model(source, device)
     return score_probes(
         model,
         tokenizer,
@@ -254,6 +247,7 @@ def score_model(
         model_name=model_name,
         run=run,
         method=settings.method,
+        normalisation=settings.normalisation,
         batch_size=settings.batch_size,
         max_length=settings.max_length,
     )

@@ -153,7 +153,7 @@ class Settings:
 
 @dataclasses.dataclass(frozen=True)
 class ModelBuild(Settings):
-    """A tiny masked LM built and pretrained here (``models.<name>.build``)."""
+    """A tiny masked or causal LM built and pretrained here (``models.<name>.build``)."""
 
     architecture: str
     vocab_size: int
@@ -190,6 +190,7 @@ class Scoring(Settings):
     SECTION = ("scoring",)
 
     method: str
+    normalisation: str
     batch_size: int
     max_length: int
 
@@ -217,7 +218,7 @@ class Alignment(Settings):
 
 @dataclasses.dataclass(frozen=True)
 class Training(Settings):
-    """Continued masked-LM training of one run (``finetuning``), with the run's seed."""
+    """Continued training of one run (``finetuning``), with the run's seed."""
 
     epochs: int
     batch_size: int
@@ -337,7 +338,24 @@ def check_config(config: dict, base: Path) -> list[str]:
     question_ids = set(read_key(base / probes["key"])["question_id"])
     warnings += check_datasets(config, base, question_ids)
     check_attribution(config)
+    check_model_kinds(config, base)
     return warnings
+
+
+def check_model_kinds(config: dict, base: Path) -> None:
+    """The scoring method is defined for the kind (masked, causal) of every model whose kind is
+    known before any job runs: a model built here, a local directory. A hub name is checked by
+    the job that loads it."""
+    from valuetrace import kinds, methods
+
+    readouts = methods.METHODS[config["scoring"]["method"]].readouts
+    # Looking a model's kind up imports transformers: only when a method leaves a kind out.
+    if set(kinds.KINDS) <= set(readouts):
+        return
+    for name, spec in config["models"].items():
+        kind, evidence = kinds.planned_kind(spec, base)
+        if kind is not None:
+            methods.method_for(config["scoring"]["method"], kind.name, f"{name} ({evidence})")
 
 
 def looks_like_a_path(source: str) -> bool:

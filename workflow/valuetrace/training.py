@@ -1,8 +1,11 @@
-"""Masked-LM training with transformers' Trainer, shared by demo pretraining and fine-tuning.
+"""Language-model training with transformers' Trainer, shared by demo pretraining and fine-tuning.
 
-A run resumed from one of its checkpoints continues exactly as the uninterrupted run would have:
-the Trainer restores weights, optimiser, scheduler, data order and its random states, and the
-masks come from :class:`StepSeededMasking`, whose generator depends only on the batch number.
+The objective is the model kind's (:data:`COLLATORS`): masked-LM loss for a masked LM, the
+next-token loss for a causal LM (transformers' collator with ``mlm=False``; the model shifts
+the labels itself). A run resumed from one of its checkpoints continues exactly as the
+uninterrupted run would have: the Trainer restores weights, optimiser, scheduler, data order
+and its random states, and a masked LM's masks come from :class:`StepSeededMasking`, whose
+generator depends only on the batch number (the causal collator draws nothing at random).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+
+from valuetrace.kinds import ModelKind, kind_of_config
 
 
 @dataclass
@@ -54,18 +59,32 @@ class _ResumeMasking(TrainerCallback):
         self.collator.batches = state.global_step * args.gradient_accumulation_steps
 
 
-def tokenized_dataset(texts: list[str], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
+def _masked(tokenizer: PreTrainedTokenizerBase, mlm_probability: float, seed: int):
+    collator = StepSeededMasking(tokenizer, mlm_probability=mlm_probability, seed=seed)
+    return collator, [_ResumeMasking(collator)]
+
+
+def _causal(tokenizer: PreTrainedTokenizerBase, mlm_probability: float, seed: int):
+    return DataCollatorForLanguageModeling(tokenizer, mlm=False), []
+
+
+# Model kind -> (tokenizer, mlm_probability, seed) -> the collator that makes its training
+# batches and the Trainer callbacks it needs.
+COLLATORS = {"masked": _masked, "causal": _causal}
+
+
+def tokenized_dataset(texts: list[str], tokenizer: PreTrainedTokenizerBase, max_length: int, kind: ModelKind) -> Dataset:
     # A longer input than the model has positions for would crash inside the model.
     max_length = min(max_length, tokenizer.model_max_length)
     dataset = Dataset.from_dict({"text": texts})
     return dataset.map(
-        lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
+        lambda batch: kind.encode(tokenizer, batch["text"], max_length),
         batched=True,
         remove_columns=["text"],
     )
 
 
-def train_masked_lm(
+def train_language_model(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     texts: list[str],
@@ -80,7 +99,8 @@ def train_masked_lm(
     save_steps: int | None = None,
     resume: bool = False,
 ) -> Trainer:
-    """Train ``model`` in place for ``steps`` optimiser steps of masked-LM loss on ``texts``.
+    """Train ``model`` in place for ``steps`` optimiser steps of its kind's loss on ``texts``
+    (``mlm_probability``: the share of tokens a masked LM's batches mask).
 
     With ``save_steps`` the Trainer keeps checkpoints in ``output_dir`` and, with
     ``resume``, continues from the newest one.
@@ -102,13 +122,14 @@ def train_masked_lm(
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
-    collator = StepSeededMasking(tokenizer, mlm_probability=mlm_probability, seed=seed)
+    kind = kind_of_config(model.config, model.name_or_path)
+    collator, callbacks = COLLATORS[kind.name](tokenizer, mlm_probability, seed)
     trainer = Trainer(
         model=model,
         args=arguments,
-        train_dataset=tokenized_dataset(texts, tokenizer, max_length),
+        train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind),
         data_collator=collator,
-        callbacks=[_ResumeMasking(collator)],
+        callbacks=callbacks,
     )
     checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if checkpoint else None)
