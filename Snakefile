@@ -26,6 +26,7 @@ include: "workflow/rules/finetune.smk"
 include: "workflow/rules/shifts.smk"
 include: "workflow/rules/attribution.smk"
 include: "workflow/rules/counterfactual.smk"
+include: "workflow/rules/lds.smk"
 include: "workflow/rules/hofstede.smk"
 include: "workflow/rules/report.smk"
 

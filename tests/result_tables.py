@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace import alignment, attribution_summary, data, hofstede, key, parallel, shifts, survey
+from valuetrace import alignment, attribution_summary, data, hofstede, key, lds, parallel, shifts, survey
 from valuetrace.grid import Run
 from valuetrace.probes import choice
-from valuetrace.settings import Alignment
+from valuetrace.settings import Alignment, LdsSubsets, LdsSummary
 from valuetrace.tables import TABLES, check_table
 
 MODELS = ("m1", "m2")
@@ -105,6 +105,23 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
             for removal, draw, after in (("top", 0, 0.4), ("random", 0, 1.9), ("random", 1, 2.1))
         ]
     )
+    # The LDS of the monolingual attributed runs: outputs that follow the TRAK attributions.
+    subsets = LdsSubsets(alpha=0.5, seed=0)
+    lds_tables = []
+    for run in attributed:
+        if run.finetune_lang == "multi":
+            continue
+        picked = attribution_summary.targets(
+            probes.filter(pl.col("probe_lang") == run.finetune_lang), base[run.model],
+            scores.filter(pl.col("model") == run.model, pl.col("run") == run.name), "all",
+        )  # fmt: skip
+        masks = lds.membership(12, subsets, 6)
+        trak = rng.normal(size=(12, picked.height))
+        measured = masks @ trak + rng.normal(scale=2.0, size=(6, picked.height))
+        baselines = {"token_overlap": rng.integers(-1, 2, size=trak.shape).astype(float), "tfidf": rng.normal(size=trak.shape)}
+        lds_tables.append(lds.table(run, picked, {"trak": trak, **baselines}, measured, masks, subsets.alpha))
+    lds_table = pl.concat(lds_tables)
+
     tables = {
         "probes": probes,
         "base_scores": base["m1"],
@@ -128,6 +145,8 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
         "attribution_planted": attribution_summary.planted_precision(top, group, PLANTED, attribution_summary.PRECISION_AT),
         "attribution_flipped": attribution_summary.flipped_top(top, attribution_summary.FLIPPED_SHOWN),
         "counterfactual": counterfactual,
+        "lds": lds_table,
+        "lds_summary": lds.summarise(lds_table, LdsSummary(bootstrap_resamples=100, confidence_level=0.9, seed=0)),
         "hofstede_indices": indices,
         "hofstede_alignment": hofstede_agreement,
     }

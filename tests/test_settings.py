@@ -61,6 +61,8 @@ def test_validation_fills_in_the_schema_defaults():
         ({"survey.path": "wvs.csv"}, "config key 'survey': set exactly one of path, synthetic"),
         ({"datasets.neutral.generate.sentences": -3}, "config key 'datasets.neutral.generate.sentences': -3 is less than"),
         ({"scoring.method": None}, "config key 'scoring': 'method' is a required property"),
+        ({"attribution.lds.subsets": 2}, "config key 'attribution.lds.subsets': 2 is less than the minimum of 3"),
+        ({"attribution.lds.alpha": 1}, "config key 'attribution.lds.alpha': 1 is greater than or equal to the maximum of 1"),
     ],
 )
 def test_a_config_that_breaks_the_schema_is_one_line_naming_the_key(changes, message):
@@ -88,6 +90,8 @@ SETTINGS_OF_DEMO = {
     settings.Training: lambda config: settings.Training.from_config(config, "3"),
     settings.Trak: lambda config: settings.Trak.from_config(config),
     settings.Counterfactual: lambda config: settings.Counterfactual.from_config(config),
+    settings.LdsSubsets: lambda config: settings.LdsSubsets.from_config(config),
+    settings.LdsSummary: lambda config: settings.LdsSummary.from_config(config),
 }
 
 
@@ -132,6 +136,10 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.counterfactual.k": 30}, r"'attribution.counterfactual.k' \(30\) exceeds 'attribution.top_k' \(25\)"),
         ({"attribution.counterfactual.k": 300, "attribution.top_k": 400}, r"counterfactual.k' \(300\): the counterfactual of run planted/en/n300_s0 would remove all of its 300"),
         ({"attribution.include_parameters": ["cls.(bias"]}, r"'attribution.include_parameters': 'cls.\(bias' is not a regular expression"),
+        ({"attribution.lds.finetune_languages": ["fr"]}, r"'attribution.lds.finetune_languages': \['fr'\] are not in the fine-tuning grid"),
+        ({"attribution.lds.alpha": 0.001}, r"'attribution.lds.alpha' \(0.001\): a subset of run planted/en/n300_s0 would hold 0 of its 300"),
+        ({"attribution.lds.alpha": 0.9999, "attribution.lds.finetune_languages": ["multi"]},
+         r"'attribution.lds.alpha' \(0.9999\): a subset of run planted/multi/n300_s0 would hold 900 of its 900"),
     ],
 )
 def test_keys_that_contradict_each_other_or_the_disk_are_named(changes, message):

@@ -29,7 +29,7 @@ CLUSTER_SCRIPT = REPO / "tests" / "cluster" / "slurm.sh"
 SLURM_PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 
 # Fine-tuning, probing and TRAK: the jobs that need a GPU at paper scale.
-GPU_RULES = {"finetune", "score_probes", "attribution_features", "attribution_scores", "counterfactual_finetune"}
+GPU_RULES = {"finetune", "score_probes", "attribution_features", "attribution_scores", "counterfactual_finetune", "lds_finetune"}
 
 # About twice the slowest run seen (442 s on two shared cores); past it Snakemake gets SIGINT
 # and cancels its jobs.

@@ -25,6 +25,7 @@ SHIFT_FIGURES = ("cross_language", "flip_rates", "alignment_change", "distinctiv
 SHIFT_TABLES = ("shifts", "run_shifts", "cross_language", "distinctiveness", "planted")
 ATTRIBUTION_FIGURES = ("attribution_languages", "attribution_sources", "attribution_planted", "counterfactual")
 ATTRIBUTION_TABLES = ("attribution_checks", "attribution_planted", "attribution_flipped", "counterfactual")
+LDS_TABLES = ("lds", "lds_summary")
 
 
 @pytest.mark.slow
@@ -58,6 +59,14 @@ def test_workflow_end_to_end_with_both_mask_conventions_and_a_causal_lm(complete
     assert checks.height == 3 * 8 and checks["passed"].all()  # the self-check of the 3 planted runs
     counterfactual = pl.read_parquet(workdir / "results/tables/counterfactual.parquet")
     assert counterfactual.height == 2 * (1 + 3)  # en and ko: top-k and 3 random draws
+    # LDS of the English planted run, 3 subsets: every method for each of its English probes
+    lds = pl.read_parquet(workdir / "results/tables/lds.parquet")
+    check_table(lds, "lds")
+    assert lds.height == 3 * (27 + 24) and set(lds["probe_lang"]) == {"en"} and set(lds["subsets"]) == {3}
+    summary = pl.read_parquet(workdir / "results/tables/lds_summary.parquet")
+    check_table(summary, "lds_summary")
+    assert summary["method"].to_list() == ["trak", "token_overlap", "tfidf"]
+    assert ((summary["lds_low"] <= summary["lds"]) & (summary["lds"] <= summary["lds_high"])).all()
 
     assert planned_jobs(workdir, completed_small_run.config) == {}
 
@@ -77,7 +86,7 @@ def test_report_holds_every_figure_and_names_the_synthetic_survey(completed_smal
     html = completed_small_run.report.read_text()
     for figure in ("alignment.png", "human_values.png", "scores_tiny-xlmr.png", "scores_local-bert.png", "scores_tiny-llama.png",
                    "cross_language.png", "flip_rates.png", "planted.png", "distinctiveness.png",
-                   "attribution_languages.png", "attribution_planted.png", "counterfactual.png"):
+                   "attribution_languages.png", "attribution_planted.png", "counterfactual.png", "lds.png"):
         assert figure in html
     assert "SYNTHETIC" in html
 
@@ -120,14 +129,16 @@ def test_changed_dataset_setting_reruns_only_that_dataset(completed_small_run, t
 def test_changed_projection_dimension_reruns_only_attribution(completed_small_run, tiny_model_dirs):
     changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "proj.yaml", **{"attribution.proj_dim": 32})
     jobs = planned_jobs(completed_small_run.workdir, changed)
-    # 3 planted runs (en, ko, multi) x 2 checkpoints; the counterfactuals read the new top examples.
+    # 3 planted runs (en, ko, multi) x 2 checkpoints; the counterfactuals read the new top examples,
+    # the LDS the new influence (its retrainings do not depend on TRAK and are kept).
     assert jobs["attribution_features"] == 6 and jobs["attribution_scores"] == 6 and jobs["attribution_gather"] == 3
+    assert jobs["lds_run"] == 1 and "lds_finetune" not in jobs
     attribution_rules = {"attribution_features", "attribution_scores", "attribution_gather", "attribution_tables",
-                         "counterfactual_finetune", "counterfactual", "all"}
+                         "counterfactual_finetune", "counterfactual", "lds_run", "lds", "all"}
     others = {rule for rule in jobs if rule not in attribution_rules}
-    # the attribution and counterfactual figures and report tables only
-    assert others <= {f"figure_{name}" for name in ("attribution_languages", "attribution_sources", "attribution_planted", "counterfactual")} | {
-        f"report_table_{name}" for name in ("attribution_checks", "attribution_planted", "attribution_flipped", "counterfactual")
+    # the attribution, counterfactual and LDS figures and report tables only
+    assert others <= {f"figure_{name}" for name in (*ATTRIBUTION_FIGURES, "lds")} | {
+        f"report_table_{name}" for name in (*ATTRIBUTION_TABLES, *LDS_TABLES)
     }, jobs
 
 
@@ -179,11 +190,15 @@ def test_deleted_intermediate_is_recomputed_with_its_downstream_on_request(compl
         "counterfactual_finetune": 1 + 3,
         "counterfactual": 1,
         **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
+        # and its LDS (the targets' shifts are read again; the retrainings on subsets are kept)
+        "lds_run": 1,
+        "lds": 1,
+        "figure_lds": 1,
         "hofstede": 1,  # the VSM probes are scored in every run too
         "figure_hofstede": 1,
         # all report tables but the probes, the human values and the paper subset
         **{f"report_table_{name}": 1 for name in ("alignment", "probe_alignment", *SHIFT_TABLES, *ATTRIBUTION_TABLES,
-                                                  "hofstede_indices", "hofstede_alignment")},
+                                                  *LDS_TABLES, "hofstede_indices", "hofstede_alignment")},
         "all": 1,
     }
     assert planned_outputs(listing, "score_probes") == [deleted]
@@ -214,16 +229,18 @@ def test_missing_data_files_are_planned_with_a_warning_and_fail_the_job_that_rea
     assert not (workdir / "results/tables/human_values.parquet").exists()
 
 
-def test_config_without_attribution_or_counterfactual_plans_neither(tmp_path):
+def test_config_without_attribution_counterfactual_or_lds_plans_none_of_them(tmp_path):
     config = yaml.safe_load(small_config(tmp_path, tmp_path).read_text())
+    assert planned_jobs(tmp_path / "run", small_config(tmp_path, tmp_path))["lds_finetune"] == 3
     del config["attribution"]["counterfactual"]
+    del config["attribution"]["lds"]
     (tmp_path / "no_counterfactual.yaml").write_text(yaml.safe_dump(config))
     jobs = planned_jobs(tmp_path / "run", tmp_path / "no_counterfactual.yaml")
-    assert jobs["attribution_features"] == 6 and "counterfactual_finetune" not in jobs
+    assert jobs["attribution_features"] == 6 and not any(rule.startswith(("counterfactual", "lds")) for rule in jobs)
     del config["attribution"]
     (tmp_path / "no_attribution.yaml").write_text(yaml.safe_dump(config))
     jobs = planned_jobs(tmp_path / "run", tmp_path / "no_attribution.yaml")
-    assert jobs["finetune"] == 6 and not any(rule.startswith(("attribution", "counterfactual")) for rule in jobs)
+    assert jobs["finetune"] == 6 and not any(rule.startswith(("attribution", "counterfactual", "lds")) for rule in jobs)
 
 
 def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):

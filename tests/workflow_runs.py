@@ -99,10 +99,13 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
         dataset["generate"]["sentences"] = 60
         dataset["languages"] = ["en", "ko"]
     config["finetuning"].update(models=["tiny-xlmr"], sizes=[30], epochs=1, checkpoints=2)
-    # Attribution of every planted run at two checkpoints, a counterfactual of the monolingual ones.
+    # Attribution of every planted run at two checkpoints, a counterfactual of the monolingual ones,
+    # the LDS of one.
     del config["attribution"]["sizes"]  # every size of the grid
     config["attribution"].update(checkpoints=2, proj_dim=64, top_k=5, include_parameters=[])
     config["attribution"]["counterfactual"].update(k=5, finetune_languages=["en", "ko"])
+    # LDS of the English run on 3 random halves (the fewest a rank correlation takes).
+    config["attribution"]["lds"].update(subsets=3, finetune_languages=["en"])
     config["survey"]["synthetic"]["respondents_per_country"] = 60
     config["alignment"]["bootstrap_resamples"] = 200
     for dotted, value in changes.items():

@@ -93,6 +93,7 @@ wildcard_constraints:
     target=r"\d+",
     removal="top|random",
     draw=r"\d+",
+    subset=r"\d+",
 
 
 def built_model(name):
@@ -190,6 +191,22 @@ def attribution_setting(key):
 
 def counterfactual(wildcards):
     return settings.Counterfactual.from_config(config).params()
+
+
+def lds_subsets(wildcards):
+    return settings.LdsSubsets.from_config(config).params()
+
+
+def lds_subset_scores(wildcards):
+    return PLAN.lds_subsets(wildcards.model, wildcards.run)
+
+
+def lds_summary(wildcards):
+    return settings.LdsSummary.from_config(config).params()
+
+
+def lds_setting(key):
+    return lambda wildcards: config["attribution"]["lds"][key]
 
 
 def attribution_checkpoints(wildcards):

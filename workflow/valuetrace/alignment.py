@@ -11,12 +11,12 @@ Only probe sets compared with the survey (``wvs``) are aligned.
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
+from valuetrace.correlation import bootstrap_interval, spearman
 from valuetrace.settings import Alignment
 
 
@@ -31,44 +31,6 @@ def survey_scores(scores: pl.DataFrame, subset: pl.DataFrame | None = None) -> p
     if subset is not None:
         chosen = chosen.join(subset.filter(pl.col("in_subset")).select("probe_id"), on="probe_id", how="semi")
     return chosen.select("model", "run", "scoring_method", *PROBE_KEY, "score", "choice")
-
-
-def _spearman(model_scores: np.ndarray, human_scores: np.ndarray, axis: int = -1) -> np.ndarray:
-    # scipy's spearmanr has no batch axis; Pearson's r of the ranks is Spearman's rho, and
-    # pearsonr does take one, so all bootstrap resamples are computed in one call.
-    with warnings.catch_warnings():
-        # A resample whose scores are all equal has no defined rank correlation: nan, by design.
-        warnings.simplefilter("ignore", (stats.ConstantInputWarning, RuntimeWarning))
-        return stats.pearsonr(
-            stats.rankdata(model_scores, axis=axis), stats.rankdata(human_scores, axis=axis), axis=axis
-        ).statistic
-
-
-def _interval(data: tuple[np.ndarray, ...], statistic, resamples: int, level: float, seed: int) -> tuple[float, float]:
-    if len(data[0]) < 3:
-        return float("nan"), float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", (stats.DegenerateDataWarning, RuntimeWarning))
-        result = stats.bootstrap(
-            data,
-            statistic,
-            paired=True,
-            vectorized=True,
-            n_resamples=resamples,
-            confidence_level=level,
-            method="percentile",
-            rng=np.random.default_rng(seed),
-        )
-    # scipy's percentiles are nan as soon as one resample's statistic is (a resample of one
-    # repeated question has no rank correlation), which is likely with few questions; the
-    # interval is taken over the resamples where the statistic is defined.
-    values = result.bootstrap_distribution
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return float("nan"), float("nan")
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def align(
@@ -89,9 +51,9 @@ def align(
         agree = group["agree"].cast(pl.Float64).to_numpy()
         model_scores = group["score"].to_numpy()
         human_scores = group["human_score"].to_numpy()
-        agreement_ci = _interval((agree,), np.mean, resamples, confidence_level, seed)
-        spearman = stats.spearmanr(model_scores, human_scores) if len(agree) >= 3 else None
-        spearman_ci = _interval((model_scores, human_scores), _spearman, resamples, confidence_level, seed)
+        agreement_ci = bootstrap_interval((agree,), np.mean, resamples, confidence_level, seed)
+        rho = stats.spearmanr(model_scores, human_scores) if len(agree) >= 3 else None
+        spearman_ci = bootstrap_interval((model_scores, human_scores), spearman, resamples, confidence_level, seed)
         records.append(
             {
                 "model": model,
@@ -103,8 +65,8 @@ def align(
                 "agreement": float(agree.mean()),
                 "agreement_low": agreement_ci[0],
                 "agreement_high": agreement_ci[1],
-                "spearman": float(spearman.statistic) if spearman else float("nan"),
-                "spearman_p": float(spearman.pvalue) if spearman else float("nan"),
+                "spearman": float(rho.statistic) if rho else float("nan"),
+                "spearman_p": float(rho.pvalue) if rho else float("nan"),
                 "spearman_low": spearman_ci[0],
                 "spearman_high": spearman_ci[1],
                 "confidence_level": confidence_level,

@@ -67,6 +67,17 @@ def _example_columns(train: pl.DataFrame) -> pl.DataFrame:
     return train.rename({name: f"example_{name}" for name in train.columns if not name.startswith("example_")})
 
 
+def mean_influence(score_dirs: list[Path], chosen: pl.DataFrame) -> tuple[np.ndarray, list[int]]:
+    """The influence of every example on every target (the ``chosen`` probes, then the self-check
+    copies), averaged over the checkpoints' score directories; and the copied examples."""
+    manifests = [json.loads((directory / "targets.json").read_text()) for directory in score_dirs]
+    if any(manifest != manifests[0] for manifest in manifests):
+        raise InputError(f"{', '.join(map(str, score_dirs))}: the checkpoints scored different targets")
+    if manifests[0]["probes"] != chosen.select(PROBE_KEY).to_dicts():
+        raise InputError(f"{score_dirs[0]}: scored targets differ from the run's current targets")
+    return np.mean([np.load(directory / "scores.npy") for directory in score_dirs], axis=0), manifests[0]["self_check"]
+
+
 def gather(
     run: Run,
     score_dirs: list[Path],
@@ -76,12 +87,7 @@ def gather(
     top_k: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Top examples per probe, influence per example language and source, and the self-check."""
-    manifests = [json.loads((directory / "targets.json").read_text()) for directory in score_dirs]
-    if any(manifest != manifests[0] for manifest in manifests):
-        raise InputError(f"{', '.join(map(str, score_dirs))}: the checkpoints scored different targets")
-    if manifests[0]["probes"] != chosen.select(PROBE_KEY).to_dicts():
-        raise InputError(f"{score_dirs[0]}: scored targets differ from the run's current targets")
-    influence = np.mean([np.load(directory / "scores.npy") for directory in score_dirs], axis=0)
+    influence, copied = mean_influence(score_dirs, chosen)
     train = pl.read_parquet(train_path)
     n_probes = chosen.height
     run_columns = run.columns()
@@ -130,7 +136,6 @@ def gather(
         .sort(*PROBE_KEY, "example_lang", "example_source")
     )
 
-    copied = manifests[0]["self_check"]
     copies = influence[:, n_probes:]
     original = copies[copied, np.arange(len(copied))]
     checks = pl.DataFrame(

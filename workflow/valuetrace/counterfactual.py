@@ -3,16 +3,14 @@
 For a run's ``target``-th most-shifted attributed probe in its own fine-tuning language(s),
 the run is trained again, with the same settings and seed, on its examples minus either
 the probe's top-k attributed examples (``top``) or k examples drawn at random (``random``,
-several draws), and the probe is scored again. The retraining takes as many optimiser steps
+several draws), and the probe is scored again (``valuetrace.retraining``). The retraining takes as many optimiser steps
 as the original run, so that the removal is the only difference. ``fraction_undone`` is the share of the original shift
 that the removal takes away: 1 = back to the base model, 0 = no effect.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +18,8 @@ import polars as pl
 
 from valuetrace.attribution_summary import PROBE_KEY
 from valuetrace.errors import InputError
-from valuetrace.finetune import finetune
 from valuetrace.grid import Run
-from valuetrace.models import load_model
-from valuetrace.scoring import score_probes
+from valuetrace.retraining import retrain_and_score
 from valuetrace.settings import Counterfactual, Scoring, Training
 
 log = logging.getLogger(__name__)
@@ -87,23 +83,11 @@ def retrain(
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in PROBE_KEY]
     score_before = base_scores.filter(*key)["score"].item()
-    with tempfile.TemporaryDirectory(prefix="counterfactual-") as scratch:
-        scratch = Path(scratch)
-        kept = scratch / "train.parquet"
-        train.filter(~pl.col("example_id").is_in(removed)).write_parquet(kept)
-        # The same number of optimiser steps and learning-rate schedule as the original run,
-        # so that removing the examples is the only difference; checkpoints only serve
-        # attribution, one is enough here.
-        finetune(
-            base, kept, scratch / "run", scratch / "work", dataclasses.replace(training, checkpoints=1),
-            device=device, schedule_size=train.height,
-        )  # fmt: skip
-        model, tokenizer = load_model(str(scratch / "run" / "model"), device)
-        # One probe: a batch of one scores it as the scoring job would.
-        rescored = score_probes(
-            model, tokenizer, probes.filter(*key), model_name=run.model, method=scoring.method,
-            normalisation=scoring.normalisation, batch_size=1, max_length=scoring.max_length,
-        )  # fmt: skip
+    rescored = retrain_and_score(
+        base, train.filter(~pl.col("example_id").is_in(removed)), probes.filter(*key), schedule_size=train.height,
+        training=training, scoring=scoring, model_name=run.model, run=f"{run.name}/without_{removal}{draw}",
+        device=device,
+    )  # fmt: skip
     shift_after = rescored["score"].item() - score_before
     return pl.DataFrame(
         {

@@ -9,6 +9,7 @@ A *stage* is active when the config asks for its results:
 - ``parallel``: one of their datasets is parallel (its items aligned by id across languages);
 - ``attribution``: some runs are attributed (``attribution``);
 - ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``);
+- ``lds``: some attributed runs are retrained on random subsets (``attribution.lds``);
 - ``hofstede``: the VSM 2013 probes are scored and compared with country scores (``hofstede``).
 
 Tables (``valuetrace.tables.TABLES``) and figures (``valuetrace.plots.FIGURES``) of active stages
@@ -36,6 +37,8 @@ class Plan:
         self.counterfactual_runs = (
             grid.select(self.attributed_runs, counterfactual) if counterfactual is not None else []
         )
+        lds = (attribution or {}).get("lds")
+        self.lds_runs = grid.select(self.attributed_runs, lds) if lds is not None else []
         # dataset -> the questions it plants
         self.planted = {
             name: list(spec["planted_questions"]) for name, spec in self.datasets.items() if spec.get("planted_questions")
@@ -52,6 +55,8 @@ class Plan:
             self.stages.add("attribution")
         if self.counterfactual_runs:
             self.stages.add("counterfactual")
+        if self.lds_runs:
+            self.stages.add("lds")
         if config.get("hofstede") is not None:
             self.stages.add("hofstede")
 
@@ -88,6 +93,14 @@ class Plan:
             for removal, count in draws.items()
             for draw in range(count)
         ]
+
+    def lds_subsets(self, model: str, run: str) -> list[str]:
+        """The score tables of one run retrained on each of its LDS subsets, in subset order."""
+        return [f"results/lds/{model}/{run}/subset{subset}.parquet" for subset in range(self.config["attribution"]["lds"]["subsets"])]
+
+    def lds_tables(self) -> list[str]:
+        """The LDS table of every run the LDS retrains."""
+        return [f"results/lds/{run.model}/{run.name}/lds.parquet" for run in self.lds_runs]
 
     def attributed(self, pattern: str) -> list[str]:
         """``pattern`` (with ``{model}`` and ``{run}``) for every attributed run."""

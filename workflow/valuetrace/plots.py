@@ -24,6 +24,7 @@ SURVEY = "3. Survey"
 SHIFTS = "5. Value shifts"
 ATTRIBUTION = "6. Attribution"
 HOFSTEDE = "7. Hofstede dimensions"
+VALIDITY = "8. Validity"
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,43 @@ def counterfactual_figure(counterfactual: pl.DataFrame):
     ax.set_xlabel("run: probe")
     ax.set_title("Retraining without the top-k attributed examples vs k random ones")
     ax.tick_params(axis="x", rotation=30)
+    return figure
+
+
+@report_figure("lds", tables=("lds", "lds_summary"), category=VALIDITY, stage="lds")
+def lds_figure(lds: pl.DataFrame, summary: pl.DataFrame):
+    """LDS per target probe and its mean with a bootstrap interval, per run and method."""
+    plt, sns = _pyplot()
+    run = pl.format("{} {}/{}/n{}_s{}", "model", "dataset", "finetune_lang", "size", "seed")
+    per_target, means = lds.with_columns(run=run), summary.with_columns(run=run)
+    runs = means["run"].unique(maintain_order=True).to_list()
+    methods = means["method"].unique(maintain_order=True).to_list()  # in valuetrace.lds.METHODS order
+    figure, axes = plt.subplots(
+        1, len(runs), figsize=(2.2 + 1.1 * len(methods) * len(runs), 4.6), squeeze=False, sharey=True, layout="constrained"
+    )
+    for index, (ax, name) in enumerate(zip(axes[0], runs)):
+        sns.stripplot(
+            data=per_target.filter(pl.col("run") == name).to_pandas(), x="method", y="lds", order=methods,
+            color="grey", alpha=0.35, size=3, ax=ax,
+        )  # fmt: skip
+        # The intervals come from the bootstrap over targets in the summary table, not from seaborn.
+        mean = means.filter(pl.col("run") == name).sort(pl.col("method").replace_strict(methods, list(range(len(methods)))))
+        ax.errorbar(
+            range(mean.height), mean["lds"], yerr=[mean["lds"] - mean["lds_low"], mean["lds_high"] - mean["lds"]],
+            fmt="o", color="black", capsize=4,
+        )  # fmt: skip
+        for x, value in enumerate(mean["lds"]):
+            ax.annotate(f"{value:.2f}", (x, value), xytext=(6, 0), textcoords="offset points", fontsize=8, va="center")
+        ax.axhline(0, color="black", linewidth=0.8, linestyle=":")
+        ax.set_title(f"{name}\n{mean['n_targets'][0]} targets, {mean['subsets'][0]} subsets", fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("LDS (Spearman ρ over subsets)" if index == 0 else "")
+        ax.tick_params(axis="x", rotation=20)
+    level = means["confidence_level"][0] if means.height else 0.95
+    figure.suptitle(
+        "Linear datamodeling score: how well each attribution predicts retraining on random subsets\n"
+        f"(grey: one target probe; black: mean over targets with a {level:.0%} bootstrap interval)"
+    )
     return figure
 
 

@@ -287,6 +287,30 @@ class Counterfactual(Settings):
     seed: int
 
 
+@dataclasses.dataclass(frozen=True)
+class LdsSubsets(Settings):
+    """The random subsets of a run that the linear datamodeling score retrains on (``attribution.lds``)."""
+
+    SECTION = ("attribution", "lds")
+
+    alpha: float
+    seed: int
+
+    def size(self, n_examples: int) -> int:
+        """Examples in each subset of a run of ``n_examples``."""
+        return round(self.alpha * n_examples)
+
+
+@dataclasses.dataclass(frozen=True)
+class LdsSummary(Settings):
+    """Bootstrap intervals of the mean LDS over targets (``attribution.lds``)."""
+
+    SECTION = ("attribution", "lds")
+
+    bootstrap_resamples: int
+    confidence_level: float
+    seed: int
+
 
 def probe_paths(section: dict, key: str = "path") -> list[str]:
     """The probe files and folders a config section names (one path or a list)."""
@@ -446,7 +470,9 @@ def check_attribution(config: dict) -> None:
         "seeds": set(finetuning["seeds"]),
     }
     counterfactual = attribution.get("counterfactual") or {}
-    for where, spec in (("attribution", attribution), ("attribution.counterfactual", counterfactual)):
+    lds = attribution.get("lds") or {}
+    selections = (("attribution", attribution), ("attribution.counterfactual", counterfactual), ("attribution.lds", lds))
+    for where, spec in selections:
         for key, values in known.items():
             unknown = [value for value in spec.get(key, []) if value not in values]
             if unknown:
@@ -479,3 +505,21 @@ def check_attribution(config: dict) -> None:
                     f"{smallest.name} would remove all of its {smallest.size} examples per language; choose k below "
                     "the smallest size it retrains (or restrict attribution.counterfactual.sizes)"
                 )
+    if lds:
+        check_lds(config)
+
+
+def check_lds(config: dict) -> None:
+    """Every LDS subset of every selected run holds some but not all of the run's examples."""
+    from valuetrace.grid import MULTILINGUAL, runs, select
+
+    attribution = config["attribution"]
+    subsets = LdsSubsets.from_config(config)
+    for run in select(select(runs(config), attribution), attribution["lds"]):
+        languages = config["datasets"][run.dataset]["languages"] if run.finetune_lang == MULTILINGUAL else [run.finetune_lang]
+        n_examples = run.size * len(languages)
+        if not 0 < subsets.size(n_examples) < n_examples:
+            raise InputError(
+                f"config key 'attribution.lds.alpha' ({subsets.alpha}): a subset of run {run.name} would hold "
+                f"{subsets.size(n_examples)} of its {n_examples} examples; choose alpha so that it holds some but not all"
+            )

@@ -59,6 +59,8 @@ TABLES = {
         # The full top table is large; the report carries the top examples of flipped probes.
         Table("attribution_flipped", "results/tables/attribution_flipped.parquet", "attribution", "attribution_top"),
         Table("counterfactual", "results/tables/counterfactual.parquet", "counterfactual", "counterfactual"),
+        Table("lds", "results/tables/lds.parquet", "lds", "lds"),
+        Table("lds_summary", "results/tables/lds_summary.parquet", "lds", "lds_summary"),
         Table("hofstede_indices", "results/tables/hofstede_indices.parquet", "hofstede", "hofstede_indices"),
         Table("hofstede_alignment", "results/tables/hofstede_alignment.parquet", "hofstede", "hofstede_alignment"),
     )
