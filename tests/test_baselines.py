@@ -17,7 +17,7 @@ def probe(option_a: str, option_b: str) -> pl.DataFrame:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("architecture", ["bert", "xlm-roberta"])
+@pytest.mark.parametrize("architecture", ["bert", "xlm-roberta", "gpt2", "llama"])
 def test_token_overlap_is_plus_one_for_option_a_minus_one_for_b_zero_for_neither_or_both(tiny_model_dirs, architecture):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dirs[architecture])
     texts = [

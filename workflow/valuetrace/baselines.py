@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 from transformers import PreTrainedTokenizerBase
 
+from valuetrace.kinds import KINDS
 from valuetrace.probes import MASK
 from valuetrace.scoring import option_positions
 
@@ -51,7 +52,10 @@ def token_overlap(tokenizer: PreTrainedTokenizerBase, texts: list[str], probes: 
     holders: dict[tuple[int, ...], np.ndarray] = {}
 
     def holding(sentence: str, option: str) -> np.ndarray:
-        found = option_positions(tokenizer, sentence, option, max_length)
+        # The tokens that spell the option itself, for every model kind: a causal LM scores the
+        # whitespace before the option with it, but a run that held a lone space token would be
+        # found in nearly every example.
+        found = option_positions(tokenizer, sentence, option, max_length, KINDS["masked"])
         run = tuple(found.ids[position] for position in found.positions)
         if run not in holders:
             holders[run] = np.array([_contains(ids, run) for ids in examples], dtype=np.float64)
