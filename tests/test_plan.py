@@ -8,9 +8,10 @@ from valuetrace.plan import Plan
 
 def test_demo_plan_activates_every_stage():
     plan = Plan(validated())
-    assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual", "hofstede"}
-    # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 1 seed
-    assert len(plan.runs) == 16
+    assert plan.stages == {"probes", "runs", "planted", "control", "multilingual", "attribution", "counterfactual", "hofstede"}
+    # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 2 seeds
+    assert len(plan.runs) == 32
+    assert plan.control == "neutral"
     assert {run.name for run in plan.attributed_runs} == {f"planted/{lang}/n300_s0" for lang in ("en", "de", "ko", "multi")}
     assert len(plan.counterfactual_runs) == 3
     assert plan.planted == {"planted": ["Q46", "Q49", "Q254"]}
@@ -28,9 +29,17 @@ def test_targets_are_the_report_tables_and_figures_with_one_figure_per_model():
 
 
 def test_stages_not_asked_for_make_no_tables_or_figures():
-    plan = Plan(validated(attribution=None, hofstede=None, **{"datasets.planted.planted_questions": None}))
-    assert plan.stages == {"probes", "runs"}
+    plan = Plan(
+        validated(
+            attribution=None, hofstede=None,
+            **{"datasets.planted.planted_questions": None, "datasets.neutral.control": None, "finetuning.multilingual": False},
+        )
+    )  # fmt: skip
+    assert plan.stages == {"probes", "runs"} and plan.control is None
     assert "results/figures/planted.png" not in plan.targets()
+    assert "results/figures/beyond_control.png" not in plan.targets()
+    assert "results/report/multilingual_comparison.csv" not in plan.targets()
+    assert {"results/report/shift_tests.csv", "results/figures/magnitude_model.png"} <= set(plan.targets())
     assert not any(word in target for target in plan.targets() for word in ("attribution", "counterfactual", "hofstede"))
     without_runs = Plan(validated(attribution=None, hofstede=None, datasets=None, finetuning=None))
     assert without_runs.stages == {"probes"} and without_runs.runs == []

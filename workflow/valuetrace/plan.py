@@ -6,6 +6,8 @@ A *stage* is active when the config asks for its results:
 - ``probes``: always (scores of the base models, human values, alignment);
 - ``runs``: fine-tuning runs exist (shifts);
 - ``planted``: one of their datasets plants questions;
+- ``control``: one of their datasets is the control source and another is compared with it;
+- ``multilingual``: some runs are multilingual (compared with the monolingual ones);
 - ``attribution``: some runs are attributed (``attribution``);
 - ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``);
 - ``hofstede``: the VSM 2013 probes are scored and compared with country scores (``hofstede``).
@@ -17,6 +19,7 @@ are made and shown in the report.
 from __future__ import annotations
 
 from valuetrace import grid
+from valuetrace.settings import control_source
 from valuetrace.grid import BASE, MULTILINGUAL
 from valuetrace.plots import FIGURES, Figure
 from valuetrace.tables import TABLES, Table
@@ -39,11 +42,17 @@ class Plan:
         self.planted = {
             name: list(spec["planted_questions"]) for name, spec in self.datasets.items() if spec.get("planted_questions")
         }
+        # the dataset every run of another source is compared with
+        self.control = control_source(self.datasets)
         self.stages = {"probes"}
         if self.runs:
             self.stages.add("runs")
             if self.planted:
                 self.stages.add("planted")
+            if self.control is not None and len(self.datasets) > 1:
+                self.stages.add("control")
+            if any(run.finetune_lang == MULTILINGUAL for run in self.runs):
+                self.stages.add("multilingual")
         if self.attributed_runs:
             self.stages.add("attribution")
         if self.counterfactual_runs:
