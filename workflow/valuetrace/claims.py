@@ -21,6 +21,8 @@ import warnings
 
 import numpy as np
 import polars as pl
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from scipy import stats
 
 from valuetrace.alignment import bootstrap_interval
@@ -67,9 +69,6 @@ def with_own_language(run_shifts: pl.DataFrame) -> pl.DataFrame:
 def magnitude_model(run_shifts: pl.DataFrame) -> pl.DataFrame:
     """Type II ANOVA of an OLS model of ``magnitude`` on the grid factors that vary (table
     ``magnitude_model``: one row per factor and one for the residual)."""
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-
     data = with_own_language(run_shifts).select("magnitude", *FACTORS).drop_nulls()
     varying = [factor for factor in FACTORS if data[factor].n_unique() > 1]
     if not varying or data.height <= 1 + sum(data[factor].n_unique() - 1 for factor in varying):

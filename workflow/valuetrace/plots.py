@@ -195,8 +195,10 @@ def _heatmap_grid(
     from matplotlib.patches import Rectangle
 
     groups = frame.partition_by(panels, as_dict=True, maintain_order=True)
+    annotated = frame[row].n_unique() * frame[column].n_unique() <= 64
+    panel_width = max(4.2, 0.45 * frame[column].n_unique() + 1) if annotated else 4.2  # room for the numbers
     figure, axes = plt.subplots(
-        1, len(groups), figsize=(4.2 * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()),
+        1, len(groups), figsize=(panel_width * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()),
         squeeze=False, sharey=True, layout="constrained",
     )  # fmt: skip
     # A few extreme cells would wash out the rest: the colour scale stops at the 98th percentile.
@@ -212,7 +214,7 @@ def _heatmap_grid(
             center=center,
             vmin=-limit if center is not None else 0,
             vmax=limit,
-            annot=pivot.shape[0] * pivot.shape[1] <= 64,
+            annot=annotated,
             fmt=".2f",
             cbar=index == len(groups) - 1,
             cbar_kws={"label": value, "extend": "both"},
@@ -357,7 +359,8 @@ def beyond_control_figure(tests: pl.DataFrame):
 
 @report_figure("significant_shifts", tables=("shift_tests",), category=SHIFTS, stage="runs")
 def significant_shifts_figure(tests: pl.DataFrame):
-    """Share of probes whose shift is significant, per test, source and kind of question."""
+    """Share of probes whose shift is significant, per test, source, kind of question and fine-tuning language."""
+    plt, sns = _pyplot()
     tested = tests.filter(pl.col("seed_q").is_not_null())
     if tested.is_empty():
         return _message_figure("Testing shifts against seed noise needs at least two seeds (finetuning.seeds).")
@@ -365,19 +368,26 @@ def significant_shifts_figure(tests: pl.DataFrame):
     tests_long = pl.concat(
         [
             tested.select(
-                "model", "dataset", "size", "finetune_lang", "probe_lang",
-                test=pl.lit(name), kind=kind, significant=pl.col(column).cast(pl.Float64),
+                "dataset", "finetune_lang", "probe_lang", test=pl.lit(name), kind=kind,
+                significant=pl.col(column).cast(pl.Float64),
             ).drop_nulls("significant")
             for name, column in (("vs seed noise", "seed_significant"), ("vs control", "control_significant"))
         ]
     )  # fmt: skip
-    shares = tests_long.group_by("test", "dataset", "kind", "finetune_lang", "probe_lang").agg(
-        share_significant=pl.col("significant").mean()
+    shares = (
+        tests_long.group_by("test", "dataset", "kind", "finetune_lang", "probe_lang")
+        .agg(share=pl.col("significant").mean())
+        .with_columns(row=pl.format("{}: {}, {} | {}", "test", "dataset", "kind", "finetune_lang"))
     )
-    return _heatmap_grid(
-        shares, ["test", "dataset", "kind"], "finetune_lang", "probe_lang", "share_significant",
-        f"Share of probes with a significant shift (q < {tests['fdr'][0]}), all sizes and models",
-    )  # fmt: skip
+    pivot = shares.pivot(on="probe_lang", index="row", values="share").to_pandas().set_index("row")
+    pivot = pivot.loc[sorted(pivot.index, reverse=True), sorted(pivot.columns)]  # seed noise first
+    figure, ax = plt.subplots(figsize=(0.6 * pivot.shape[1] + 5, 0.35 * pivot.shape[0] + 2))
+    sns.heatmap(pivot, cmap="rocket_r", vmin=0, vmax=1, annot=True, fmt=".2f", annot_kws={"fontsize": 7},
+                cbar_kws={"label": "share of probes significant"}, ax=ax)  # fmt: skip
+    ax.set_xlabel("probe language")
+    ax.set_ylabel("test: source, questions | fine-tuning language")
+    ax.set_title(f"Share of probes with a significant shift (q < {tests['fdr'][0]}), all sizes and models")
+    return figure
 
 
 @report_figure("magnitude_model", tables=("magnitude_model",), category=SHIFTS, stage="runs")
@@ -387,9 +397,10 @@ def magnitude_model_figure(model: pl.DataFrame):
     if model.is_empty():
         return _message_figure("Too few runs, or no grid factor that varies, to model shift magnitude.")
     data = model.with_columns(
-        label=pl.when(pl.col("p_value").is_null())
-        .then(pl.col("term"))
-        .otherwise(pl.format("{} (p = {})", "term", pl.col("p_value").round_sig_figs(2)))
+        label=pl.struct("term", "p_value").map_elements(
+            lambda row: row["term"] if row["p_value"] is None else f"{row['term']} (p = {_p_text(row['p_value'])})",
+            return_dtype=pl.String,
+        )
     ).sort("variance_share", descending=True)
     figure, ax = plt.subplots(figsize=(7, 0.5 * data.height + 1.5))
     sns.barplot(data=data.to_pandas(), y="label", x="variance_share", color="steelblue", ax=ax)

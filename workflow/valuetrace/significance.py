@@ -39,7 +39,8 @@ def seed_noise_test(values: np.ndarray, resamples: int, confidence_level: float,
     """Test each row (probe) of ``values`` (probes × seeds) for a mean different from 0.
 
     Returns arrays over the probes: ``mean``, ``low``, ``high`` (bootstrap-t interval at
-    ``confidence_level``), ``p`` (two-sided), and the pooled ``noise_sd`` of one seed.
+    ``confidence_level``), ``p`` (two-sided), and ``noise_sd``, the standard deviation of one
+    seed pooled over the probes.
 
     Why by hand: with the 2 or 3 seeds of a configuration, permuting or resampling one probe's
     own seeds has at most 2**seeds outcomes (p >= 0.25 with 3 seeds), and scipy's tests
