@@ -13,15 +13,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace import alignment, attribution_summary, data, hofstede, key, lds, parallel, shifts, survey
+from valuetrace import alignment, attribution_summary, claims, data, hofstede, key, lds, parallel, shifts, significance, survey
 from valuetrace.grid import Run
 from valuetrace.probes import choice
-from valuetrace.settings import Alignment, LdsSubsets, LdsSummary
+from valuetrace.settings import Alignment, LdsSubsets, LdsSummary, Significance
 from valuetrace.tables import TABLES, check_table
 
 MODELS = ("m1", "m2")
-RUNS = [Run(model, "planted", lang, size, seed) for model in MODELS for lang in ("en", "de", "multi") for size in (30, 60) for seed in (0, 1)]
+RUNS = [
+    Run(model, dataset, lang, size, seed)
+    for model in MODELS for dataset in ("planted", "neutral") for lang in ("en", "de", "multi") for size in (30, 60)
+    for seed in (0, 1)
+]  # fmt: skip
 PLANTED = {"planted": ["Q46", "Q49"]}
+CONTROL = "neutral"
+SIGNIFICANCE = Significance(resamples=100, fdr=0.05, confidence_level=0.9, seed=0)
 
 
 def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> pl.DataFrame:
@@ -55,16 +61,19 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
     wvs_items = key.items(probes.filter(pl.col("probe_set") == "wvs"))
     respondents = survey.synthetic_respondents(list(countries.values()), wvs_items, 50, 0)
     humans = survey.human_values(respondents, wvs_items, countries, survey.survey_label(Path("s.csv"), True), Path("s.csv"))
-    per_probe, per_language = alignment.align(scores, humans, Alignment(bootstrap_resamples=100, confidence_level=0.9, seed=0))
+    bootstrap = Alignment(bootstrap_resamples=100, confidence_level=0.9, seed=0)
+    per_probe, per_language = alignment.align(scores, humans, bootstrap)
     probe_scores = alignment.survey_scores(scores)
     probe_shifts = shifts.probe_shifts(probe_scores, humans)
-    per_run = shifts.run_shifts(probe_shifts, per_language)
+    per_run = shifts.run_shifts(probe_shifts, alignment.alignment_change(per_probe, bootstrap))
+    tests = significance.shift_tests(probe_shifts, CONTROL, PLANTED, SIGNIFICANCE)
+    profiles = shifts.distinctiveness(probe_scores)
     indices, hofstede_agreement = hofstede.compare(
         hofstede.indices(hofstede.item_means(scores, probes)),
         hofstede.synthetic_country_scores(list(countries.values()), 1), countries, "SYNTHETIC",
     )  # fmt: skip
 
-    attributed = [run for run in RUNS if run.size == 30 and run.seed == 0 and run.model == "m1"]
+    attributed = [run for run in RUNS if run.dataset == "planted" and run.size == 30 and run.seed == 0 and run.model == "m1"]
     tops, groups, checks = [], [], []
     rng = np.random.default_rng(5)
     for run in attributed:
@@ -134,11 +143,14 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
             [data.prepare(pl.DataFrame({"item_id": ids, "text": ids}), "bible", lang, 0) for lang, ids in (("en", ["1", "2", "3"]), ("de", ["1", "3"]))],
             "bible",
         )[1],
-        "shifts": probe_shifts,
+        "shifts": significance.annotate_shifts(probe_shifts, tests, CONTROL),
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),
-        "distinctiveness": shifts.distinctiveness(probe_scores),
+        "distinctiveness": profiles,
         "planted": shifts.planted(probe_shifts, PLANTED),
+        "shift_tests": tests,
+        "magnitude_model": claims.magnitude_model(per_run),
+        "multilingual_comparison": claims.multilingual_comparison(per_run, profiles, SIGNIFICANCE),
         "attribution_top": top,
         "attribution_groups": group,
         "attribution_checks": pl.concat(checks),

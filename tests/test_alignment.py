@@ -246,3 +246,27 @@ def test_alignment_script_writes_what_align_computes(tmp_path: Path):
     expected_q, expected_l = alignment.align(scores, humans, settings)
     assert pl.read_parquet(out["languages"]).equals(expected_l)
     assert pl.read_parquet(out["probes"]).equals(expected_q)
+
+
+def test_alignment_change_is_the_difference_of_the_alignments_with_a_paired_interval():
+    """A run that leaves most probes alone: its change equals the difference of the two rows of the
+    alignment table, and the paired interval is far narrower than either alignment's."""
+    base_scores, humans = noisy_inputs(n=40)
+    after = base_scores.with_columns(
+        run=pl.lit("planted/de/n100_s0"),
+        score=pl.when(pl.col("probe_id").is_in(["Q1", "Q2"])).then(-pl.col("score")).otherwise(pl.col("score")),
+    ).with_columns(choice=pl.when(pl.col("score") > 0).then(pl.lit("A")).otherwise(pl.lit("B")))
+    per_probe, per_language = run(pl.concat([base_scores, after]), humans)
+    settings = Alignment(bootstrap_resamples=RESAMPLES, confidence_level=0.9, seed=0)
+    change = alignment.alignment_change(per_probe, settings).row(0, named=True)
+    before_row, after_row = per_language.sort("run").rows(named=True)  # base before planted/...
+    assert change["run"] == "planted/de/n100_s0" and change["probe_lang"] == "de"
+    assert change["agreement_change"] == pytest.approx(after_row["agreement"] - before_row["agreement"])
+    assert change["spearman_change"] == pytest.approx(after_row["spearman"] - before_row["spearman"])
+    assert change["spearman_before"] == pytest.approx(before_row["spearman"])
+    for measure in ("agreement_change", "spearman_change"):
+        assert change[f"{measure}_low"] <= change[measure] <= change[f"{measure}_high"]
+    paired_width = change["spearman_change_high"] - change["spearman_change_low"]
+    assert paired_width < (after_row["spearman_high"] - after_row["spearman_low"]) / 2
+    unchanged = alignment.alignment_change(per_probe.filter(~pl.col("probe_id").is_in(["Q1", "Q2"])), settings).row(0, named=True)
+    assert (unchanged["agreement_change_low"], unchanged["agreement_change_high"]) == (0, 0)

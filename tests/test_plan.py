@@ -8,9 +8,10 @@ from valuetrace.plan import Plan
 
 def test_demo_plan_activates_every_stage_but_parallel():
     plan = Plan(validated())
-    assert plan.stages == {"probes", "runs", "planted", "attribution", "counterfactual", "lds", "hofstede"}  # no parallel source
-    # 2 models (a masked and a causal LM) x 2 datasets x (3 languages + multi) x 2 sizes x 1 seed
-    assert len(plan.runs) == 2 * 16
+    assert plan.stages == {"probes", "runs", "planted", "control", "multilingual", "attribution", "counterfactual", "lds", "hofstede"}  # no parallel source
+    # 2 models (a masked and a causal LM) x 2 datasets x (3 languages + multi) x 2 sizes x 2 seeds
+    assert len(plan.runs) == 2 * 32
+    assert plan.control == "neutral"
     assert {(run.model, run.name) for run in plan.attributed_runs} == {
         (model, f"planted/{lang}/n300_s0") for model in ("tiny-bert", "tiny-llama") for lang in ("en", "de", "ko", "multi")
     }
@@ -57,9 +58,17 @@ def test_a_parallel_source_tables_its_items():
 
 
 def test_stages_not_asked_for_make_no_tables_or_figures():
-    plan = Plan(validated(attribution=None, hofstede=None, **{"datasets.planted.planted_questions": None}))
-    assert plan.stages == {"probes", "runs"}
+    plan = Plan(
+        validated(
+            attribution=None, hofstede=None,
+            **{"datasets.planted.planted_questions": None, "datasets.neutral.control": None, "finetuning.multilingual": False},
+        )
+    )  # fmt: skip
+    assert plan.stages == {"probes", "runs"} and plan.control is None
     assert "results/figures/planted.png" not in plan.targets()
+    assert "results/figures/beyond_control.png" not in plan.targets()
+    assert "results/report/multilingual_comparison.csv" not in plan.targets()
+    assert {"results/report/shift_tests.csv", "results/figures/magnitude_model.png"} <= set(plan.targets())
     assert not any(word in target for target in plan.targets() for word in ("attribution", "counterfactual", "hofstede"))
     without_runs = Plan(validated(attribution=None, hofstede=None, datasets=None, finetuning=None))
     assert without_runs.stages == {"probes"} and without_runs.runs == []

@@ -27,7 +27,9 @@ def test_every_figure_reads_known_tables_and_has_a_caption():
     for figure in plots.FIGURES.values():
         assert figure.tables and all(table in TABLES for table in figure.tables)
         assert (REPO / "workflow" / "report" / "figures" / f"{figure.name}.rst").exists(), figure.name
-    assert {figure.stage for figure in plots.FIGURES.values()} <= {"probes", "runs", "planted", "attribution", "counterfactual", "lds", "hofstede"}
+    assert {figure.stage for figure in plots.FIGURES.values()} <= {
+        "probes", "runs", "planted", "control", "multilingual", "attribution", "counterfactual", "lds", "hofstede"
+    }
     assert plots.FIGURES["scores"].per_model and plots.FIGURES["scores"].path == "results/figures/scores_{model}.png"
     assert not plots.FIGURES["alignment"].per_model
 

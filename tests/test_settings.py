@@ -45,7 +45,8 @@ def test_demo_and_paper_configs_are_valid():
 
 
 def test_validation_fills_in_the_schema_defaults():
-    config = validated(**{"scoring.batch_size": None, "finetuning.checkpoints": None, "attribution.top_k": None})
+    config = validated(**{"scoring.batch_size": None, "finetuning.checkpoints": None, "attribution.top_k": None, "significance": None})
+    assert config["significance"]["fdr"] == settings.schema_default("significance", "fdr") == 0.05  # a whole section
     assert config["scoring"]["batch_size"] == settings.schema_default("scoring", "batch_size") == 64
     assert config["finetuning"]["checkpoints"] == settings.schema_default("finetuning", "checkpoints")
     assert config["attribution"]["top_k"] == settings.schema_default("attribution", "top_k")
@@ -84,6 +85,7 @@ def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path):
 SETTINGS_OF_DEMO = {
     settings.Scoring: lambda config: settings.Scoring.from_config(config),
     settings.Alignment: lambda config: settings.Alignment.from_config(config),
+    settings.Significance: lambda config: settings.Significance.from_config(config),
     settings.SyntheticSurvey: lambda config: settings.SyntheticSurvey.from_config(config),
     settings.PretrainingCorpus: lambda config: settings.PretrainingCorpus.from_config(config),
     settings.ModelBuild: lambda config: settings.ModelBuild.from_config(config, "tiny-bert"),
@@ -140,6 +142,8 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.lds.alpha": 0.001}, r"'attribution.lds.alpha' \(0.001\): a subset of run planted/en/n300_s0 would hold 0 of its 300"),
         ({"attribution.lds.alpha": 0.9999, "attribution.lds.finetune_languages": ["multi"]},
          r"'attribution.lds.alpha' \(0.9999\): a subset of run planted/multi/n300_s0 would hold 900 of its 900"),
+        ({"datasets.planted.control": True}, r"only one source can be the control, not \['neutral', 'planted'\]"),
+        ({"datasets.neutral.languages": ["en", "de"]}, r"'datasets.neutral.control': the control has no runs in \['ko'\], languages of datasets.planted"),
     ],
 )
 def test_keys_that_contradict_each_other_or_the_disk_are_named(changes, message):
@@ -147,11 +151,16 @@ def test_keys_that_contradict_each_other_or_the_disk_are_named(changes, message)
         check(validated(**changes))
 
 
+def test_a_multilingual_run_mixing_other_languages_than_the_control_is_a_warning():
+    (warning,) = check(validated(**{"datasets.neutral.languages": ["en", "de", "ko", "el"]}))
+    assert "'datasets.neutral.control': the multilingual runs of datasets.planted mix ['en', 'de', 'ko']" in warning
+
+
 def test_local_corpus_files_are_counted_and_missing_ones_are_warnings(tmp_path):
     (tmp_path / "en.txt").write_text("one\ntwo\n\nthree\n")
     (tmp_path / "de.txt").write_text("")
     wiki = {"languages": ["en"], "files": str(tmp_path / "{lang}.txt")}
-    config = validated(**{"finetuning.sizes": [3], "attribution": None, "datasets.wiki": wiki})
+    config = validated(**{"finetuning.sizes": [3], "attribution": None, "datasets.neutral.control": None, "datasets.wiki": wiki})
     assert check(config) == []
     config["finetuning"]["sizes"] = [4]
     with pytest.raises(InputError, match="size 4 is larger than the 3 examples of datasets.wiki in en"):

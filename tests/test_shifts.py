@@ -55,23 +55,16 @@ def test_question_shifts_delta_flip_and_direction(question_scores):
     assert (rows["Q1"]["dataset"], rows["Q1"]["finetune_lang"], rows["Q1"]["size"], rows["Q1"]["seed"]) == ("planted", "en", 100, 0)
 
 
-def test_run_shifts_magnitude_flip_rate_and_alignment_change(question_scores):
+def test_run_shifts_magnitude_flip_rate_beside_the_alignment_change(question_scores):
     per_question = shifts.probe_shifts(question_scores, HUMANS)
-    alignment = pl.DataFrame(
-        {
-            "model": "m",
-            "run": ["base", "base", "planted/en/n100_s0", "planted/en/n100_s0"],
-            "probe_lang": ["en", "de", "en", "de"],
-            "agreement": [0.5, 0.75, 1.0, 0.75],
-            "spearman": [0.1, 0.2, 0.4, 0.2],
-        }
+    change = pl.DataFrame(
+        {"model": "m", "run": "planted/en/n100_s0", "probe_lang": ["en", "de"], "agreement_change": [0.5, 0.0]}
     )
-    summary = shifts.run_shifts(per_question, alignment)
+    summary = shifts.run_shifts(per_question, change)
     english = summary.filter(pl.col("probe_lang") == "en").row(0, named=True)
     assert english["magnitude"] == pytest.approx((2.0 + 2.0 + 0.5 + 0.0) / 4)
     assert english["flip_rate"] == pytest.approx(0.25)
     assert english["agreement_change"] == pytest.approx(0.5)
-    assert english["spearman_change"] == pytest.approx(0.3)
     cross = shifts.cross_language(summary)
     assert set(cross["probe_lang"]) == {"en", "de"} and cross["n_seeds"].to_list() == [1, 1]
 

@@ -6,6 +6,10 @@ bootstrap confidence interval over probes (scipy.stats.bootstrap). Each probe is
 its own human value: the sub-items of one question (Arora et al.'s 106a and 106b, opposite poles;
 130a-d, categories) are distinct probes with distinct polarity, so their scores are never averaged.
 Only probe sets compared with the survey (``wvs``) are aligned.
+
+:func:`alignment_change` gives each fine-tuned run's change in agreement and correlation against
+its base model, with a *paired* bootstrap interval: every resample draws the same probes before
+and after, so the interval reflects the change, not the spread of either alignment alone.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import polars as pl
 from scipy import stats
 
 from valuetrace.correlation import bootstrap_interval, spearman
+from valuetrace.grid import BASE
 from valuetrace.settings import Alignment
 
 
@@ -108,3 +113,57 @@ def paper_subset(probes: pl.DataFrame, humans: pl.DataFrame, languages: list[str
         kept.height, table.height, kept["question_id"].n_unique(), len(languages), n_countries,
     )  # fmt: skip
     return table
+
+
+def _agreement_change(agree_before: np.ndarray, agree_after: np.ndarray, axis: int = -1) -> np.ndarray:
+    return agree_after.mean(axis=axis) - agree_before.mean(axis=axis)
+
+
+def _spearman_change(before: np.ndarray, after: np.ndarray, human: np.ndarray, axis: int = -1) -> np.ndarray:
+    return spearman(after, human, axis=axis) - spearman(before, human, axis=axis)
+
+
+def alignment_change(probe_alignment: pl.DataFrame, settings: Alignment) -> pl.DataFrame:
+    """Per fine-tuned run and probe language: agreement and Spearman correlation of the base model
+    (before) and the run (after), and their change with a paired bootstrap interval over probes
+    (a ``probe_alignment`` table in)."""
+    before = probe_alignment.filter(pl.col("run") == BASE).select(
+        "model", "probe_lang", "probe_id", agree_before="agree", score_before="score"
+    )
+    paired = (
+        probe_alignment.filter(pl.col("run") != BASE)
+        .join(before, on=["model", "probe_lang", "probe_id"], how="inner")
+        .sort("model", "run", "probe_lang", "probe_id")
+    )
+    records = []
+    for (model, run, lang), group in paired.group_by("model", "run", "probe_lang", maintain_order=True):
+        agree_before = group["agree_before"].cast(pl.Float64).to_numpy()
+        agree_after = group["agree"].cast(pl.Float64).to_numpy()
+        before_scores, after_scores = group["score_before"].to_numpy(), group["score"].to_numpy()
+        human = group["human_score"].to_numpy()
+        rho = [
+            float(stats.spearmanr(scores, human).statistic) if len(human) >= 3 else float("nan")
+            for scores in (before_scores, after_scores)
+        ]
+        resampling = (settings.bootstrap_resamples, settings.confidence_level, settings.seed)
+        agreement_low, agreement_high = bootstrap_interval((agree_before, agree_after), _agreement_change, *resampling)
+        spearman_low, spearman_high = bootstrap_interval((before_scores, after_scores, human), _spearman_change, *resampling)
+        records.append(
+            {
+                "model": model,
+                "run": run,
+                "probe_lang": lang,
+                "agreement_before": float(agree_before.mean()),
+                "agreement_after": float(agree_after.mean()),
+                "agreement_change": float(agree_after.mean() - agree_before.mean()),
+                "agreement_change_low": agreement_low,
+                "agreement_change_high": agreement_high,
+                "spearman_before": rho[0],
+                "spearman_after": rho[1],
+                "spearman_change": rho[1] - rho[0],
+                "spearman_change_low": spearman_low,
+                "spearman_change_high": spearman_high,
+                "confidence_level": settings.confidence_level,
+            }
+        )
+    return pl.DataFrame(records).sort("model", "run", "probe_lang")

@@ -7,6 +7,8 @@ A *stage* is active when the config asks for its results:
 - ``runs``: fine-tuning runs exist (shifts);
 - ``planted``: one of their datasets plants questions;
 - ``parallel``: one of their datasets is parallel (its items aligned by id across languages);
+- ``control``: one of their datasets is the control source and another is compared with it;
+- ``multilingual``: some runs are multilingual (compared with the monolingual ones);
 - ``attribution``: some runs are attributed (``attribution``);
 - ``counterfactual``: some attributed runs are retrained (``attribution.counterfactual``);
 - ``lds``: some attributed runs are retrained on random subsets (``attribution.lds``);
@@ -19,6 +21,7 @@ are made and shown in the report.
 from __future__ import annotations
 
 from valuetrace import grid
+from valuetrace.settings import control_source
 from valuetrace.grid import BASE, MULTILINGUAL
 from valuetrace.plots import FIGURES, Figure
 from valuetrace.tables import TABLES, Table
@@ -44,6 +47,8 @@ class Plan:
             name: list(spec["planted_questions"]) for name, spec in self.datasets.items() if spec.get("planted_questions")
         }
         self.parallel = [name for name, spec in self.datasets.items() if spec["parallel"]]
+        # the dataset every run of another source is compared with
+        self.control = control_source(self.datasets)
         self.stages = {"probes"}
         if self.runs:
             self.stages.add("runs")
@@ -51,6 +56,10 @@ class Plan:
                 self.stages.add("planted")
             if self.parallel:
                 self.stages.add("parallel")
+            if self.control is not None and len(self.datasets) > 1:
+                self.stages.add("control")
+            if any(run.finetune_lang == MULTILINGUAL for run in self.runs):
+                self.stages.add("multilingual")
         if self.attributed_runs:
             self.stages.add("attribution")
         if self.counterfactual_runs:

@@ -181,18 +181,32 @@ def _largest_size(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("size") == pl.col("size").max())
 
 
-def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str, value: str, title: str, center=None, marked_rows=()):
-    """One seaborn heatmap per combination of ``panels`` columns, side by side."""
+def _run_panels(frame: pl.DataFrame) -> list[str]:
+    """Panels of one source and fine-tuning language each, and of one model when there are several."""
+    return ["model", "dataset", "finetune_lang"] if frame["model"].n_unique() > 1 else ["dataset", "finetune_lang"]
+
+
+def _heatmap_grid(
+    frame: pl.DataFrame, panels: list[str], row: str, column: str, value: str, title: str, center=None, marked_rows=(),
+    marked_cells: str | None = None,
+):  # fmt: skip
+    """One seaborn heatmap per combination of ``panels`` columns, side by side; cells where the
+    boolean column ``marked_cells`` is true are outlined."""
     plt, sns = _pyplot()
+    from matplotlib.patches import Rectangle
+
     groups = frame.partition_by(panels, as_dict=True, maintain_order=True)
+    annotated = frame[row].n_unique() * frame[column].n_unique() <= 64
+    panel_width = max(4.2, 0.45 * frame[column].n_unique() + 1) if annotated else 4.2  # room for the numbers
     figure, axes = plt.subplots(
-        1, len(groups), figsize=(4.2 * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()),
+        1, len(groups), figsize=(panel_width * len(groups) + 1, 4 + 0.12 * frame[row].n_unique()),
         squeeze=False, sharey=True, layout="constrained",
     )  # fmt: skip
     # A few extreme cells would wash out the rest: the colour scale stops at the 98th percentile.
     limit = max(float(frame[value].abs().quantile(0.98) or 0), 1e-6)
     for index, (ax, (key, group)) in enumerate(zip(axes[0], sorted(groups.items()))):
         pivot = group.pivot(on=column, index=row, values=value, aggregate_function="mean").to_pandas().set_index(row)
+        pivot = pivot[sorted(pivot.columns)]
         if row == "probe_id":
             pivot = pivot.loc[sorted(pivot.index, key=probe_order)]
         sns.heatmap(
@@ -201,7 +215,7 @@ def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str,
             center=center,
             vmin=-limit if center is not None else 0,
             vmax=limit,
-            annot=pivot.shape[0] * pivot.shape[1] <= 64,
+            annot=annotated,
             fmt=".2f",
             cbar=index == len(groups) - 1,
             cbar_kws={"label": value, "extend": "both"},
@@ -209,6 +223,15 @@ def _heatmap_grid(frame: pl.DataFrame, panels: list[str], row: str, column: str,
         )
         if marked_rows:
             ax.set_yticklabels([f"{q} *" if q in marked_rows else q for q in pivot.index], rotation=0)
+        if marked_cells:
+            marks = (
+                group.pivot(on=column, index=row, values=marked_cells, aggregate_function="max")
+                .to_pandas()
+                .set_index(row)
+                .reindex(index=pivot.index, columns=pivot.columns)
+            )
+            for i, j in zip(*np.nonzero(marks.fillna(False).to_numpy(dtype=bool))):
+                ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="black", linewidth=1.4))
         ax.set_title(" / ".join(str(k) for k in key))
         ax.set_xlabel(column.replace("_", " "))
         ax.set_ylabel(row.replace("_", " ") if index == 0 else "")
@@ -251,22 +274,45 @@ def flip_rates_figure(run_shifts: pl.DataFrame):
 
 @report_figure("alignment_change", tables=("run_shifts",), category=SHIFTS, stage="runs")
 def alignment_change_figure(run_shifts: pl.DataFrame):
-    """Agreement with the survey before and after fine-tuning, per probe language."""
-    plt, sns = _pyplot()
+    """Change in agreement and Spearman correlation per probe language and run, with paired bootstrap intervals."""
+    plt, _ = _pyplot()
     data = _largest_size(run_shifts)
-    long = pl.concat(
-        [
-            data.select("dataset", "finetune_lang", "probe_lang", agreement=pl.col("agreement_before"), when=pl.lit("before")).unique(),
-            data.select("dataset", "finetune_lang", "probe_lang", agreement=pl.col("agreement_after"), when=pl.lit("after")),
-        ]
-    )
-    grid = sns.catplot(
-        data=long.to_pandas(), x="probe_lang", y="agreement", hue="when", row="dataset", col="finetune_lang",
-        kind="point", errorbar=None, linestyle="none", height=2.6, aspect=1.5,
+    measures = [("agreement_change", "Δ agreement"), ("spearman_change", "Δ Spearman ρ")]
+    datasets = sorted(data["dataset"].unique())
+    finetune_langs = sorted(data["finetune_lang"].unique())
+    languages = sorted(data["probe_lang"].unique())
+    seeds = sorted(data["seed"].unique())
+    rows = [(measure, dataset) for measure in measures for dataset in datasets]
+    figure, axes = plt.subplots(
+        len(rows), len(finetune_langs), figsize=(3.2 * len(finetune_langs) + 1, 2.3 * len(rows) + 1),
+        squeeze=False, sharex=True, sharey="row", layout="constrained",
     )  # fmt: skip
-    grid.set_axis_labels("probe language", "agreement")
-    grid.figure.suptitle(f"Agreement with the survey before and after fine-tuning ({data['size'][0]} examples per language)", y=1.02)
-    return grid.figure
+    # seeds side by side around each language
+    offsets = dict(zip(seeds, np.linspace(-0.2, 0.2, len(seeds)) if len(seeds) > 1 else [0.0]))
+    for (index, ((measure, label), dataset)), panel_row in zip(enumerate(rows), axes):
+        for ax, finetune_lang in zip(panel_row, finetune_langs):
+            panel = data.filter(pl.col("dataset") == dataset, pl.col("finetune_lang") == finetune_lang)
+            for seed in seeds:
+                points = panel.filter(pl.col("seed") == seed).sort("probe_lang")
+                xs = [languages.index(lang) + offsets[seed] for lang in points["probe_lang"]]
+                values = points[measure].to_numpy()
+                ax.errorbar(
+                    xs, values, yerr=[values - points[f"{measure}_low"].to_numpy(), points[f"{measure}_high"].to_numpy() - values],
+                    fmt="o", markersize=3, capsize=1.5, linewidth=0.8, label=f"seed {seed}",
+                )  # fmt: skip
+            ax.axhline(0, color="black", linewidth=0.8, linestyle=":")
+            ax.set_xticks(range(len(languages)), languages, rotation=90, fontsize=7)
+            if index == 0:
+                ax.set_title(f"fine-tuned on {finetune_lang}")
+        panel_row[0].set_ylabel(f"{label}\n{dataset}")
+    if len(seeds) > 1:
+        axes[0][-1].legend(fontsize=7)
+    level = data["confidence_level"][0]
+    figure.suptitle(
+        f"Alignment change after fine-tuning, {data['size'][0]} examples per language "
+        f"({level:.0%} paired bootstrap intervals over probes)"
+    )
+    return figure
 
 
 @report_figure("distinctiveness", tables=("distinctiveness",), category=SHIFTS, stage="runs")
@@ -286,16 +332,118 @@ def distinctiveness_figure(distinctiveness: pl.DataFrame):
     return grid.figure
 
 
-@report_figure("planted", tables=("shifts", "planted"), category=SHIFTS, stage="planted")
-def planted_figure(shifts: pl.DataFrame, planted: pl.DataFrame):
-    """Δscore per question and probe language for the runs on planting sources; planted questions marked."""
+@report_figure("planted", tables=("shift_tests", "planted"), category=SHIFTS, stage="planted")
+def planted_figure(tests: pl.DataFrame, planted: pl.DataFrame):
+    """Mean Δscore per question and probe language for the runs on planting sources; planted
+    questions marked, shifts beyond seed noise outlined."""
     datasets = planted["dataset"].unique().to_list()
-    data = _largest_size(shifts.filter(pl.col("dataset").is_in(datasets)))
+    data = _largest_size(tests.filter(pl.col("dataset").is_in(datasets)))
     return _heatmap_grid(
-        data, ["dataset", "finetune_lang"], "probe_id", "probe_lang", "delta_score",
-        "Δscore after fine-tuning on planting sources (* planted question; blue = towards option A)",
-        center=0, marked_rows=set(planted["probe_id"]),
+        data, _run_panels(data), "probe_id", "probe_lang", "delta_mean",
+        "Δscore after fine-tuning on planting sources, mean over seeds "
+        f"(* planted question; outlined: beyond seed noise, q < {data['fdr'][0]}; blue = towards option A)",
+        center=0, marked_rows=set(planted["probe_id"]), marked_cells="seed_significant",
     )  # fmt: skip
+
+
+@report_figure("beyond_control", tables=("shift_tests",), category=SHIFTS, stage="control")
+def beyond_control_figure(tests: pl.DataFrame):
+    """Shift beyond the control source per question and probe language; significant cells outlined."""
+    data = _largest_size(tests.filter(pl.col("control_dataset").is_not_null()))
+    return _heatmap_grid(
+        data, _run_panels(data), "probe_id", "probe_lang", "beyond_control",
+        f"Shift beyond the control source {data['control_dataset'][0]}, mean over seeds "
+        f"(outlined: q < {data['fdr'][0]}; * planted question; blue = towards option A)",
+        center=0, marked_rows=set(data.filter(pl.col("planted"))["probe_id"]), marked_cells="control_significant",
+    )  # fmt: skip
+
+
+@report_figure("significant_shifts", tables=("shift_tests",), category=SHIFTS, stage="runs")
+def significant_shifts_figure(tests: pl.DataFrame):
+    """Share of probes whose shift is significant, per test, source, kind of question and fine-tuning language."""
+    plt, sns = _pyplot()
+    tested = tests.filter(pl.col("seed_q").is_not_null())
+    if tested.is_empty():
+        return _message_figure("Testing shifts against seed noise needs at least two seeds (finetuning.seeds).")
+    kind = pl.when(pl.col("planted")).then(pl.lit("planted questions")).otherwise(pl.lit("other questions"))
+    tests_long = pl.concat(
+        [
+            tested.select(
+                "dataset", "finetune_lang", "probe_lang", test=pl.lit(name), kind=kind,
+                significant=pl.col(column).cast(pl.Float64),
+            ).drop_nulls("significant")
+            for name, column in (("vs seed noise", "seed_significant"), ("vs control", "control_significant"))
+        ]
+    )  # fmt: skip
+    shares = (
+        tests_long.group_by("test", "dataset", "kind", "finetune_lang", "probe_lang")
+        .agg(share=pl.col("significant").mean())
+        .with_columns(row=pl.format("{}: {}, {} | {}", "test", "dataset", "kind", "finetune_lang"))
+    )
+    pivot = shares.pivot(on="probe_lang", index="row", values="share").to_pandas().set_index("row")
+    pivot = pivot.loc[sorted(pivot.index, reverse=True), sorted(pivot.columns)]  # seed noise first
+    figure, ax = plt.subplots(figsize=(0.6 * pivot.shape[1] + 5, 0.35 * pivot.shape[0] + 2))
+    sns.heatmap(pivot, cmap="rocket_r", vmin=0, vmax=1, annot=True, fmt=".2f", annot_kws={"fontsize": 7},
+                cbar_kws={"label": "share of probes significant"}, ax=ax)  # fmt: skip
+    ax.set_xlabel("probe language")
+    ax.set_ylabel("test: source, questions | fine-tuning language")
+    ax.set_title(f"Share of probes with a significant shift (q < {tests['fdr'][0]}), all sizes and models")
+    return figure
+
+
+@report_figure("magnitude_model", tables=("magnitude_model",), category=SHIFTS, stage="runs")
+def magnitude_model_figure(model: pl.DataFrame):
+    """Share of the variance of shift magnitude each grid factor explains, with its F test."""
+    plt, sns = _pyplot()
+    if model.is_empty():
+        return _message_figure("Too few runs, or no grid factor that varies, to model shift magnitude.")
+    data = model.with_columns(
+        label=pl.struct("term", "p_value").map_elements(
+            lambda row: row["term"] if row["p_value"] is None else f"{row['term']} (p = {_p_text(row['p_value'])})",
+            return_dtype=pl.String,
+        )
+    ).sort("variance_share", descending=True)
+    figure, ax = plt.subplots(figsize=(7, 0.5 * data.height + 1.5))
+    sns.barplot(data=data.to_pandas(), y="label", x="variance_share", color="steelblue", ax=ax)
+    ax.set_xlabel("share of the variance of shift magnitude (type II sum of squares / total)")
+    ax.set_ylabel("")
+    ax.set_title(
+        f"What shift magnitude depends on: OLS on {data['n_observations'][0]} runs × probe languages, "
+        f"R² = {data['r_squared'][0]:.2f}",
+        fontsize=10,
+    )
+    return figure
+
+
+@report_figure("multilingual_comparison", tables=("multilingual_comparison",), category=SHIFTS, stage="multilingual")
+def multilingual_comparison_figure(comparison: pl.DataFrame):
+    """Paired difference multilingual − monolingual per measure, with its interval and test."""
+    plt, _ = _pyplot()
+    models = sorted(comparison["model"].unique())
+    figure, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 3.5), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        data = comparison.filter(pl.col("model") == model).sort("measure")
+        values = data["difference"].to_numpy()
+        ax.errorbar(
+            values, range(data.height), fmt="o", capsize=3,
+            xerr=[values - data["difference_low"].to_numpy(), data["difference_high"].to_numpy() - values],
+        )  # fmt: skip
+        ax.axvline(0, color="black", linewidth=0.8, linestyle=":")
+        ax.set_yticks(
+            range(data.height),
+            [f"{row['measure']}\n(Wilcoxon p = {_p_text(row['p_value'])}, {row['n_pairs']} pairs)" for row in data.iter_rows(named=True)],
+            fontsize=8,
+        )
+        ax.set_xlabel("multilingual − monolingual (mean paired difference)")
+        ax.set_title(model)
+    level = comparison["confidence_level"][0]
+    figure.suptitle(f"Multilingual vs monolingual fine-tuning ({level:.0%} bootstrap intervals over pairs)")
+    figure.tight_layout()
+    return figure
+
+
+def _p_text(p: float | None) -> str:
+    return "n/a" if p is None or np.isnan(p) else f"{p:.2g}"
 
 
 def _message_figure(message: str):

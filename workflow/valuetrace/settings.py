@@ -217,6 +217,18 @@ class Alignment(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class Significance(Settings):
+    """Tests of the shifts against seed noise and the control source (``significance``)."""
+
+    SECTION = ("significance",)
+
+    resamples: int
+    fdr: float
+    confidence_level: float
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Training(Settings):
     """Continued training of one run (``finetuning``), with the run's seed."""
 
@@ -450,6 +462,39 @@ def check_datasets(config: dict, base: Path, question_ids: set[str]) -> list[str
                     f"config key {key!r}: size {largest} is larger than the {size} examples "
                     f"of datasets.{name} in {lang}"
                 )
+    return warnings + check_control(datasets, finetuning["multilingual"])
+
+
+def control_source(datasets: dict) -> str | None:
+    """The dataset marked ``control: true``, if any (a validated config has at most one)."""
+    return next((name for name, spec in datasets.items() if spec.get("control")), None)
+
+
+def check_control(datasets: dict, multilingual: bool) -> list[str]:
+    """At most one control source, with a run to match every monolingual run of the others.
+
+    Returns a warning for each multilingual run that is matched with a control run mixing other languages.
+    """
+    controls = [name for name, spec in datasets.items() if spec.get("control")]
+    if len(controls) > 1:
+        raise InputError(f"config keys 'datasets.<name>.control': only one source can be the control, not {controls}")
+    if not controls:
+        return []
+    control = controls[0]
+    languages = datasets[control]["languages"]
+    warnings = []
+    for name, spec in datasets.items():
+        missing = [lang for lang in spec["languages"] if lang not in languages]
+        if missing:
+            raise InputError(
+                f"config key 'datasets.{control}.control': the control has no runs in {missing}, "
+                f"languages of datasets.{name}"
+            )
+        if multilingual and len(spec["languages"]) > 1 and sorted(spec["languages"]) != sorted(languages):
+            warnings.append(
+                f"config key 'datasets.{control}.control': the multilingual runs of datasets.{name} mix "
+                f"{spec['languages']} and are compared with the control's, which mix {languages}"
+            )
     return warnings
 
 

@@ -1,13 +1,14 @@
 """How fine-tuning moved the values: per question, per language, across languages, per run.
 
 Inputs are the scores of the survey probes of every base model and fine-tuned run (see
-``alignment.survey_scores``), the human values and the alignment table. Everything is compared
-with the run's own base model.
+``alignment.survey_scores``) and the human values. Everything is compared with the run's own base
+model. Which of these shifts are beyond seed noise or a control source: ``valuetrace.significance``.
 
 - ``shifts``: per run, probe language and probe: score before and after, Δscore, whether the
   choice flipped, and the direction relative to the human choice.
 - ``run_shifts``: per run and probe language: magnitude (mean |Δscore|), flip rate, share of
-  shifts towards the human choice, change in agreement and in Spearman correlation.
+  shifts towards the human choice, beside the change in agreement and in Spearman correlation
+  with paired bootstrap intervals (``valuetrace.alignment.alignment_change``).
 - ``cross_language``: per model, dataset and size, the fine-tuning language × probe language
   matrix of magnitude and flip rate, averaged over seeds with their spread.
 - ``distinctiveness``: mean pairwise Spearman correlation between the languages' value
@@ -75,26 +76,16 @@ def probe_shifts(scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def run_shifts(shifts: pl.DataFrame, alignment: pl.DataFrame) -> pl.DataFrame:
+def run_shifts(shifts: pl.DataFrame, alignment_change: pl.DataFrame) -> pl.DataFrame:
+    """Per run and probe language: magnitude, flip and towards rates, beside the change in
+    alignment (an ``alignment.alignment_change`` table)."""
     summary = shifts.group_by(*RUN_COLUMNS, "run", "probe_lang").agg(
         magnitude=pl.col("delta_score").abs().mean(),
         flip_rate=pl.col("flipped").cast(pl.Float64).mean(),
         towards_rate=(pl.col("direction") == "towards").cast(pl.Float64).mean(),
         n_probes=pl.len(),
     )
-    measures = ["agreement", "spearman"]
-    before = alignment.filter(pl.col("run") == BASE).select(
-        "model", "probe_lang", *[pl.col(m).alias(f"{m}_before") for m in measures]
-    )
-    after = alignment.filter(pl.col("run") != BASE).select(
-        "model", "run", "probe_lang", *[pl.col(m).alias(f"{m}_after") for m in measures]
-    )
-    summary = summary.join(before, on=["model", "probe_lang"], how="left").join(
-        after, on=["model", "run", "probe_lang"], how="left"
-    )
-    return summary.with_columns(
-        [(pl.col(f"{m}_after") - pl.col(f"{m}_before")).alias(f"{m}_change") for m in measures]
-    ).sort(*RUN_COLUMNS, "probe_lang")
+    return summary.join(alignment_change, on=["model", "run", "probe_lang"], how="left").sort(*RUN_COLUMNS, "probe_lang")
 
 
 def cross_language(run_summary: pl.DataFrame) -> pl.DataFrame:
