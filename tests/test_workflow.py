@@ -306,7 +306,7 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
                                                   "parallel_items", *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices", "hofstede_alignment")},
         "all": 1,
     }
-    assert sum(job_counts(plan.stdout).values()) == 3922
+    assert sum(job_counts(plan.stdout).values()) == 3928
     # Models by hub name are loaded from the name: nothing is built here (no build_model job).
 
 
