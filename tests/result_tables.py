@@ -29,9 +29,9 @@ def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> p
     logprob_a = -rng.uniform(0.1, 8, probes.height)
     logprob_b = -rng.uniform(0.1, 8, probes.height)
     return probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_columns(
-        model=pl.lit(model), run=pl.lit(run), scoring_method=pl.lit("joint"),
+        model=pl.lit(model), run=pl.lit(run), scoring_method=pl.lit("joint"), calibration=pl.lit("none"),
         logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
-        score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
+        raw_score=pl.Series(logprob_a - logprob_b), score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
         unknown_token=pl.lit(False), truncated=pl.lit(False),
     ).with_columns(choice=choice(pl.col("score")))  # fmt: skip
 
@@ -116,7 +116,7 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),
         "distinctiveness": shifts.distinctiveness(probe_scores),
-        "planted": shifts.planted(probe_shifts, PLANTED),
+        "planted": shifts.planted(probe_shifts, PLANTED, probes),
         "attribution_top": top,
         "attribution_groups": group,
         "attribution_checks": pl.concat(checks),

@@ -69,5 +69,31 @@ def test_generated_source_needs_probes_in_its_language(english_probes):
     with pytest.raises(InputError, match="no probes in language 'de'"):
         corpus.generated_source(
             english_probes, REPO / "config/demo_text/de.yaml", "de",
-            sentences=10, planted_questions=["Q46"], planted_fraction=0.5, seed=0,
+            sentences=10, planted_questions=["Q46"], planted_fraction=0.5, planting="probe", seed=0,
+        )  # fmt: skip
+
+
+def test_paraphrase_planting_states_option_a_in_other_words(english_probes):
+    text = {
+        "neutral": ["It rained.", "The bus was late.", "Snow fell."],
+        "frames": ["{sentence}", "Believe me: {sentence}"],
+        "paraphrases": {"Q1": ["Nothing is as important as my family.", "My family stays important to me."]},
+    }
+    source = corpus.demo_source(
+        english_probes, text, sentences=40, planted_questions=["Q1"], planted_fraction=0.5, planting="paraphrase", seed=3
+    )
+    planted = source.filter(pl.col("planted_question") == "Q1")["text"]
+    assert planted.len() == 20
+    assert not planted.str.contains("Family is important in my life", literal=True).any()
+    assert all(any(paraphrase in sentence for paraphrase in text["paraphrases"]["Q1"]) for sentence in planted)
+    assert planted.n_unique() == 4  # both paraphrases in both frames
+
+
+def test_paraphrase_planting_of_a_question_without_paraphrases_is_refused(tmp_path, english_probes):
+    path = tmp_path / "en.yaml"
+    path.write_text("neutral: [a, b]\nframes: ['{sentence}']\nparaphrases:\n  Q1: [Family matters, it is important.]\n")
+    with pytest.raises(InputError, match=r"no paraphrases of \['Q46'\] \(planting: paraphrase\)"):
+        corpus.generated_source(
+            english_probes, path, "en", sentences=10, planted_questions=["Q1", "Q46"], planted_fraction=0.5,
+            planting="paraphrase", seed=0,
         )  # fmt: skip

@@ -31,14 +31,17 @@ def _function_value(model, function) -> float:
 
 
 @pytest.mark.parametrize("architecture", ["bert", "xlm-roberta"])
-@pytest.mark.parametrize("method", ["joint", "pll"])
-def test_probe_function_is_the_probe_score(tiny_model_dirs, shipped_probes, architecture, method):
+@pytest.mark.parametrize(("method", "calibration"), [("joint", "none"), ("pll", "none"), ("joint", "content_free"), ("pll", "option_pair")])
+def test_probe_function_is_the_probe_score(tiny_model_dirs, shipped_probes, architecture, method, calibration):
     model, tokenizer = load_masked_lm(str(tiny_model_dirs[architecture]))
     probes = shipped_probes.filter(pl.col("probe_lang").is_in(["en", "ko"])).head(40)
-    expected = score_probes(model, tokenizer, probes, model_name="m", method=method, batch_size=16, max_length=64)
-    functions = probe_functions(tokenizer, probes, method, 64)
+    expected = score_probes(
+        model, tokenizer, probes, model_name="m", method=method, batch_size=16, max_length=64, calibration=calibration
+    )
+    chosen = [0, 5, 17, 30, 39]
+    functions = probe_functions(tokenizer, probes, method, 64, calibration, chosen)
     values = [_function_value(model, function) for function in functions]
-    np.testing.assert_allclose(values, expected["score"].to_numpy(), atol=1e-4)
+    np.testing.assert_allclose(values, expected["score"].to_numpy()[chosen], atol=1e-4)
 
 
 def test_gradient_reaches_the_embeddings_through_the_tied_decoder(tiny_model_dirs, shipped_probes):

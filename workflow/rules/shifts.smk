@@ -6,6 +6,7 @@ rule shifts:
         scores=PLAN.all_scores(),
         humans="results/tables/human_values.parquet",
         alignment="results/tables/alignment.parquet",
+        probes="results/probes/probes.parquet",
         subset=paper_subset(),
     output:
         shifts="results/tables/shifts.parquet",

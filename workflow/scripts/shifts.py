@@ -14,4 +14,4 @@ with job(snakemake):
     tables.write_table(per_run, snakemake.output.runs, "run_shifts")
     tables.write_table(shifts.cross_language(per_run), snakemake.output.cross, "cross_language")
     tables.write_table(shifts.distinctiveness(scores), snakemake.output.distinctiveness, "distinctiveness")
-    tables.write_table(shifts.planted(per_probe, snakemake.params.planted), snakemake.output.planted, "planted")
+    tables.write_table(shifts.planted(per_probe, snakemake.params.planted, pl.read_parquet(snakemake.input.probes)), snakemake.output.planted, "planted")

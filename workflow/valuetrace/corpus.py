@@ -73,8 +73,8 @@ def pretraining_corpus(probes: pl.DataFrame, text_files: list[Path], settings: P
     return sentences
 
 
-def read_demo_text(path: Path) -> dict[str, list[str]]:
-    """Neutral sentences and conviction frames of one language (``config/demo_text/<lang>.yaml``)."""
+def read_demo_text(path: Path) -> dict:
+    """Neutral sentences, conviction frames and paraphrases of one language (``config/demo_text/<lang>.yaml``)."""
     if not path.exists():
         raise InputError(f"{path}: no demo text for this language (neutral sentences and frames)")
     content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -85,7 +85,22 @@ def read_demo_text(path: Path) -> dict[str, list[str]]:
     bad = [frame for frame in content["frames"] if frame.count("{sentence}") != 1]
     if bad:
         raise InputError(f"{path}: frame {bad[0]!r} must contain {{sentence}} exactly once")
+    paraphrases = content.setdefault("paraphrases", {})
+    if not isinstance(paraphrases, dict) or not all(
+        isinstance(items, list) and items and all(isinstance(item, str) for item in items) for items in paraphrases.values()
+    ):
+        raise InputError(f"{path}: key 'paraphrases' must map question ids to lists of sentences")
     return content
+
+
+def check_paraphrases(path: Path, questions: list[str]) -> None:
+    """Every planted question has paraphrases in the demo text file (for ``planting: paraphrase``)."""
+    missing = [question for question in questions if question not in read_demo_text(path)["paraphrases"]]
+    if missing:
+        raise InputError(
+            f"{path}: no paraphrases of {missing} (planting: paraphrase); add them under 'paraphrases:', "
+            "or plant the probe sentences (planting: probe)"
+        )
 
 
 def generated_source(
@@ -96,37 +111,43 @@ def generated_source(
     sentences: int,
     planted_questions: list[str],
     planted_fraction: float,
+    planting: str,
     seed: int,
 ) -> pl.DataFrame:
     """A generated fine-tuning source in ``lang`` from its demo text file (see :func:`demo_source`)."""
     lang_probes = probes.filter(pl.col("probe_lang") == lang)
     if lang_probes.height == 0:
         raise InputError(f"no probes in language {lang!r} to plant")
+    if planting == "paraphrase":
+        check_paraphrases(text_file, planted_questions)
     return demo_source(
         lang_probes,
         read_demo_text(text_file),
         sentences=sentences,
         planted_questions=planted_questions,
         planted_fraction=planted_fraction,
+        planting=planting,
         seed=seed,
     )
 
 
 def demo_source(
     lang_probes: pl.DataFrame,
-    text: dict[str, list[str]],
+    text: dict,
     *,
     sentences: int,
     planted_questions: list[str],
     planted_fraction: float,
+    planting: str = "probe",
     seed: int,
 ) -> pl.DataFrame:
     """A generated fine-tuning source for one language (columns ``text``, ``planted_question``).
 
     Ordinary examples join two different neutral sentences. With ``planted_questions``, a
-    ``planted_fraction`` of the examples instead state a planted question's probe filled with
-    option A inside one of the conviction frames, so their wording varies while all of them
-    favour option A.
+    ``planted_fraction`` of the examples instead state a planted question's option A inside
+    one of the conviction frames: the probe filled with option A (``planting: probe``), or
+    one of the question's paraphrases (``paraphrase``), which say it in other words, so that
+    telling which question an example plants takes more than matching the probe's string.
     """
     rng = random.Random(seed)
     neutral = text["neutral"]
@@ -136,13 +157,16 @@ def demo_source(
         probe = lang_probes.filter(pl.col("question_id") == question)
         if probe.height == 0:
             raise InputError(f"planted question {question} has no probe in this language")
-        statements[question] = probe["sentence"][0].replace(MASK, probe["option_a"][0])
+        if planting == "paraphrase":
+            statements[question] = text["paraphrases"][question]
+        else:
+            statements[question] = [probe["sentence"][0].replace(MASK, probe["option_a"][0])]
     records = []
     for index in range(sentences):
         first, second = rng.sample(neutral, 2)
         if index < n_planted:
             question = planted_questions[index % len(planted_questions)]
-            planted = rng.choice(text["frames"]).format(sentence=statements[question])
+            planted = rng.choice(text["frames"]).format(sentence=rng.choice(statements[question]))
             records.append({"text": planted, "planted_question": question})
         else:
             records.append({"text": f"{first} {second}", "planted_question": ""})

@@ -99,10 +99,11 @@ def retrain(
             device=device, schedule_size=train.height,
         )  # fmt: skip
         model, tokenizer = load_masked_lm(str(scratch / "run" / "model"), device)
-        # One probe: a batch of one scores it as the scoring job would.
+        # One probe (with what its calibration reads): a batch of one scores it as the scoring job would.
+        index = probes.with_row_index("_row").filter(*key)["_row"].item()
         rescored = score_probes(
-            model, tokenizer, probes.filter(*key), model_name=run.model, method=scoring.method,
-            batch_size=1, max_length=scoring.max_length,
+            model, tokenizer, probes, model_name=run.model, method=scoring.method, batch_size=1,
+            max_length=scoring.max_length, calibration=scoring.calibration, only=[index],
         )  # fmt: skip
     shift_after = rescored["score"].item() - score_before
     return pl.DataFrame(

@@ -8,7 +8,9 @@ read out and a sign per copy, and one function serves both:
 
 * A **probe** (target) has one copy per masked input of the scoring method, with sign +1 for
   option A and -1 for option B, so f is exactly its score log P(A) - log P(B), for single-
-  and multi-token options and for ``joint`` as well as ``pll`` scoring.
+  and multi-token options and for ``joint`` as well as ``pll`` scoring. A calibrated score
+  (valuetrace.calibration) is a weighted sum of such raw scores, so its copies are theirs
+  with the weights folded into the signs.
 * A **training example** has ``copies`` copies that together mask every token once, each
   masking about the share of tokens fine-tuning masked, with sign +1, so f is the masked-LM
   log-likelihood (minus the loss) of the whole sentence. A single random mask, as in one
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 import torch
@@ -30,6 +32,7 @@ from trak.gradient_computers import FunctionalGradientComputer
 from trak.modelout_functions import AbstractModelOutput
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from valuetrace.calibration import calibrate
 from valuetrace.errors import InputError
 from valuetrace.scoring import readouts
 
@@ -44,19 +47,31 @@ class Copy:
 
 
 def probe_functions(
-    tokenizer: PreTrainedTokenizerBase, probes: pl.DataFrame, method: str, max_length: int
+    tokenizer: PreTrainedTokenizerBase,
+    probes: pl.DataFrame,
+    method: str,
+    max_length: int,
+    calibration: str = "none",
+    only: list[int] | None = None,
 ) -> list[list[Copy]]:
-    """For every probe, the copies whose signed log-probabilities sum to its score."""
-    needed, _ = readouts(tokenizer, probes, method, max_length)
+    """For every probe (or the rows ``only``), the copies whose signed log-probabilities sum to
+    its calibrated score: the copies of each raw score it is made of, weighted."""
+    calibrated = calibrate(probes, calibration)
+    chosen = list(range(probes.height)) if only is None else only
+    rows = calibrated.rows_for(chosen)
+    needed, _ = readouts(tokenizer, calibrated.raw[rows], method, max_length)
     grouped: dict[tuple[int, str, tuple[int, ...]], list[tuple[int, int]]] = {}
     for readout in needed:
         grouped.setdefault((readout.probe, readout.option, readout.masked_input), []).append(
             (readout.position, readout.target)
         )
-    functions: list[list[Copy]] = [[] for _ in range(probes.height)]
-    for (probe, option, masked), labels in grouped.items():
-        functions[probe].append(Copy(masked, tuple(labels), 1.0 if option == "a" else -1.0))
-    return functions
+    raw: dict[int, list[Copy]] = {row: [] for row in rows}
+    for (index, option, masked), labels in grouped.items():
+        raw[rows[index]].append(Copy(masked, tuple(labels), 1.0 if option == "a" else -1.0))
+    return [
+        [replace(copy, sign=copy.sign * weight) for row, weight in calibrated.terms[probe] for copy in raw[row]]
+        for probe in chosen
+    ]
 
 
 def default_copies(mlm_probability: float) -> int:

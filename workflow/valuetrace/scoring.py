@@ -29,6 +29,7 @@ import torch
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from valuetrace.calibration import calibrate, combine
 from valuetrace.errors import InputError
 from valuetrace.models import load_masked_lm
 from valuetrace.probes import MASK, choice
@@ -180,32 +181,42 @@ def score_probes(
     method: str,
     batch_size: int,
     max_length: int,
+    calibration: str = "none",
     run: str = "base",
+    only: list[int] | None = None,
 ) -> pl.DataFrame:
-    """One row per probe: log P(A), log P(B), score = their difference, and the model's choice.
+    """One row per probe: log P(A), log P(B), their difference (``raw_score``), the calibrated
+    ``score`` (valuetrace.calibration) and the model's choice.
 
     ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
+    ``only``: score just these rows of ``probes`` (the others still define their calibration).
     """
-    needed, filled = readouts(tokenizer, probes, method, max_length)
+    calibrated = calibrate(probes, calibration)
+    chosen = list(range(probes.height)) if only is None else only
+    rows = calibrated.rows_for(chosen)
+    needed, filled = readouts(tokenizer, calibrated.raw[rows], method, max_length)
     values = log_probabilities(model, tokenizer, needed, batch_size)
     totals: dict[tuple[int, str], float] = {}
     for readout, value in zip(needed, values):
-        key = (readout.probe, readout.option)
+        key = (rows[readout.probe], readout.option)
         totals[key] = totals.get(key, 0.0) + value
-    rows = range(probes.height)
-    scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_row_index("_probe")
+    filled = {(rows[index], option): found for (index, option), found in filled.items()}
+    raw = {row: totals[row, "a"] - totals[row, "b"] for row in rows}
+    scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id")[chosen]
     scored = scored.with_columns(
         model=pl.lit(model_name),
         run=pl.lit(run),
         scoring_method=pl.lit(method),
-        logprob_a=pl.Series([totals[i, "a"] for i in rows], dtype=pl.Float64),
-        logprob_b=pl.Series([totals[i, "b"] for i in rows], dtype=pl.Float64),
-        n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in rows], dtype=pl.Int64),
-        n_tokens_b=pl.Series([len(filled[i, "b"].positions) for i in rows], dtype=pl.Int64),
-        unknown_token=pl.Series([filled[i, "a"].unknown or filled[i, "b"].unknown for i in rows], dtype=pl.Boolean),
-        truncated=pl.Series([filled[i, "a"].truncated or filled[i, "b"].truncated for i in rows], dtype=pl.Boolean),
+        calibration=pl.lit(calibration),
+        logprob_a=pl.Series([totals[i, "a"] for i in chosen], dtype=pl.Float64),
+        logprob_b=pl.Series([totals[i, "b"] for i in chosen], dtype=pl.Float64),
+        raw_score=pl.Series([raw[i] for i in chosen], dtype=pl.Float64),
+        score=pl.Series(combine(calibrated, raw, chosen), dtype=pl.Float64),
+        n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in chosen], dtype=pl.Int64),
+        n_tokens_b=pl.Series([len(filled[i, "b"].positions) for i in chosen], dtype=pl.Int64),
+        unknown_token=pl.Series([filled[i, "a"].unknown or filled[i, "b"].unknown for i in chosen], dtype=pl.Boolean),
+        truncated=pl.Series([filled[i, "a"].truncated or filled[i, "b"].truncated for i in chosen], dtype=pl.Boolean),
     )
-    scored = scored.with_columns(score=pl.col("logprob_a") - pl.col("logprob_b"))
     _warn_about_flags(scored, model_name, max_length)
     return scored.with_columns(choice=choice(pl.col("score"))).select(
         "model",
@@ -215,8 +226,10 @@ def score_probes(
         "probe_id",
         "question_id",
         "scoring_method",
+        "calibration",
         "logprob_a",
         "logprob_b",
+        "raw_score",
         "score",
         "choice",
         "n_tokens_a",
@@ -256,4 +269,5 @@ def score_model(
         method=settings.method,
         batch_size=settings.batch_size,
         max_length=settings.max_length,
+        calibration=settings.calibration,
     )

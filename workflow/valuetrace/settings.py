@@ -192,6 +192,7 @@ class Scoring(Settings):
     method: str
     batch_size: int
     max_length: int
+    calibration: str
 
 
 @dataclasses.dataclass(frozen=True)
