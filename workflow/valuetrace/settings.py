@@ -180,6 +180,7 @@ class PretrainingCorpus(Settings):
 
     sentences_per_option: int
     demo_text_per_language: int
+    value_spread: float
     seed: int
 
 
