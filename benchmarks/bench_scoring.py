@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> None:
     torch.manual_seed(0)
     table, _ = probes.compile_probes(
-        REPO / "config/probes", REPO / "config/probes/questions.tsv", sorted(probes.LANGUAGE_NAMES)
+        REPO / "config/probes/demo", REPO / "config/probes/wvs7_key.tsv", sorted(probes.LANGUAGE_NAMES)
     )
     texts = balanced_probe_corpus(table, 1, seed=0)["text"].to_list()
     tokenizer = models.train_tokenizer(texts, "xlm-roberta", 4000)

@@ -36,9 +36,9 @@ def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> p
     logprob_b = -rng.uniform(0.1, 8, probes.height)
     return probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_columns(
         model=pl.lit(model), run=pl.lit(run), model_kind=pl.lit("masked"), scoring_method=pl.lit("joint"),
-        normalisation=pl.lit("none"),
+        normalisation=pl.lit("none"), calibration=pl.lit("none"),
         logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
-        score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
+        raw_score=pl.Series(logprob_a - logprob_b), score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
         unknown_token=pl.lit(False), truncated=pl.lit(False),
     ).with_columns(choice=choice(pl.col("score")))  # fmt: skip
 
@@ -147,7 +147,7 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),
         "distinctiveness": profiles,
-        "planted": shifts.planted(probe_shifts, PLANTED),
+        "planted": shifts.planted(probe_shifts, PLANTED, probes),
         "shift_tests": tests,
         "magnitude_model": claims.magnitude_model(per_run),
         "multilingual_comparison": claims.multilingual_comparison(per_run, profiles, SIGNIFICANCE),

@@ -18,7 +18,7 @@ TRAK = Trak(
     checkpoints=2, proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
     mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
 )  # fmt: skip
-SCORING = Scoring(method="joint", normalisation="none", batch_size=8, max_length=64)
+SCORING = Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64)
 
 
 @pytest.mark.parametrize("architecture", ["bert", "xlm-roberta", *CAUSAL_ARCHITECTURES])
@@ -32,7 +32,7 @@ def test_copies_of_training_examples_are_attributed_to_themselves(tmp_path, tiny
         features, scores = tmp_path / f"features{checkpoint}", tmp_path / f"scores{checkpoint}"
         attribution.featurize(run_dir, train, features, checkpoint=checkpoint, settings=TRAK, device="cpu")
         attribution.score(
-            run_dir, features, train, chosen, scores, checkpoint=checkpoint, trak=TRAK, scoring=SCORING, device="cpu"
+            run_dir, features, train, probes, chosen, scores, checkpoint=checkpoint, trak=TRAK, scoring=SCORING, device="cpu"
         )
         score_dirs.append(scores)
     top, groups, checks = attribution_summary.gather(Run("m", "src", "en", 12, 0), score_dirs, train, chosen, top_k=4)

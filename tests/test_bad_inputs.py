@@ -584,7 +584,7 @@ def score_run(tmp_path: Path, model_dir: Path, method: str = "pll"):
         "score_probes", tmp_path / "score.log",
         input={"probes": probes_table, "model": [str(model_dir)]},
         output=[out],
-        params={"source": str(model_dir), "scoring": Scoring(method=method, normalisation="none", batch_size=8, max_length=64).params()},
+        params={"source": str(model_dir), "scoring": Scoring(method=method, normalisation="none", calibration="none", batch_size=8, max_length=64).params()},
         wildcards={"model": "tiny", "run": "base"},
     )  # fmt: skip
     return result, out

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from valuetrace import corpus
 from valuetrace.errors import InputError
@@ -54,7 +55,7 @@ def test_demo_text_file_with_a_bad_frame_is_refused(tmp_path):
 
 
 def test_pretraining_corpus_balances_options_and_mixes_in_demo_text(english_probes):
-    settings = PretrainingCorpus(sentences_per_option=2, demo_text_per_language=40, seed=0)
+    settings = PretrainingCorpus(sentences_per_option=2, demo_text_per_language=40, value_spread=0.0, seed=0)
     sentences = corpus.pretraining_corpus(english_probes, [REPO / "config/demo_text/en.yaml"], settings)
     assert sentences.height == 2 * 2 * english_probes.height + 40
     row = english_probes.row(0, named=True)
@@ -65,9 +66,63 @@ def test_pretraining_corpus_balances_options_and_mixes_in_demo_text(english_prob
     assert sentences.equals(corpus.pretraining_corpus(english_probes, [REPO / "config/demo_text/en.yaml"], settings))
 
 
+def test_base_values_spread_the_share_of_option_a_per_probe(english_probes):
+    shares = corpus.option_a_shares(english_probes, 0.6, seed=4)
+    assert len(shares) == english_probes.height and all(0.2 <= share <= 0.8 for share in shares.values())
+    assert max(shares.values()) - min(shares.values()) > 0.3
+    assert shares == corpus.option_a_shares(english_probes, 0.6, seed=4)
+    assert set(corpus.option_a_shares(english_probes, 0.0, seed=4).values()) == {0.5}
+    sentences = corpus.balanced_probe_corpus(english_probes, 10, seed=0, shares=shares)
+    for row in english_probes.head(5).iter_rows(named=True):
+        with_a = (sentences["text"] == row["sentence"].replace(MASK, row["option_a"])).sum()
+        assert with_a == round(20 * shares["en", row["probe_id"]])
+        assert (sentences["text"] == row["sentence"].replace(MASK, row["option_b"])).sum() == 20 - with_a
+
+
+def test_pretraining_states_paraphrases_with_either_option(tmp_path):
+    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
+                            "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
+    text = {"neutral": ["It rained.", "Snow fell."], "frames": ["{sentence}"], "paraphrases": {"Q1": ["My family is very important to me."]}}
+    path = tmp_path / "en.yaml"
+    path.write_text(yaml.safe_dump(text))
+    sentences = corpus.demo_text_corpus({"en": path}, probes, 400, seed=1)["text"]
+    counts = {sentence: (sentences == sentence).sum() for sentence in (
+        "Family is important in my life.", "Family is unimportant in my life.",
+        "My family is very important to me.", "My family is very unimportant to me.",
+    )}  # fmt: skip
+    assert all(count > 20 for count in counts.values()), counts
+    assert sum(counts.values()) == 200  # the other half pairs neutral sentences
+
+
 def test_generated_source_needs_probes_in_its_language(english_probes):
     with pytest.raises(InputError, match="no probes in language 'de'"):
         corpus.generated_source(
             english_probes, REPO / "config/demo_text/de.yaml", "de",
-            sentences=10, planted_questions=["Q46"], planted_fraction=0.5, seed=0,
+            sentences=10, planted_questions=["Q46"], planted_fraction=0.5, planting="probe", seed=0,
+        )  # fmt: skip
+
+
+def test_paraphrase_planting_states_option_a_in_other_words(english_probes):
+    text = {
+        "neutral": ["It rained.", "The bus was late.", "Snow fell."],
+        "frames": ["{sentence}", "Believe me: {sentence}"],
+        "paraphrases": {"Q1": ["Nothing is as important as my family.", "My family stays important to me."]},
+    }
+    source = corpus.demo_source(
+        english_probes, text, sentences=40, planted_questions=["Q1"], planted_fraction=0.5, planting="paraphrase", seed=3
+    )
+    planted = source.filter(pl.col("planted_question") == "Q1")["text"]
+    assert planted.len() == 20
+    assert not planted.str.contains("Family is important in my life", literal=True).any()
+    assert all(any(paraphrase in sentence for paraphrase in text["paraphrases"]["Q1"]) for sentence in planted)
+    assert planted.n_unique() == 4  # both paraphrases in both frames
+
+
+def test_paraphrase_planting_of_a_question_without_paraphrases_is_refused(tmp_path, english_probes):
+    path = tmp_path / "en.yaml"
+    path.write_text("neutral: [a, b]\nframes: ['{sentence}']\nparaphrases:\n  Q1: [Family matters, it is important.]\n")
+    with pytest.raises(InputError, match=r"no paraphrases of \['Q46'\] \(planting: paraphrase\)"):
+        corpus.generated_source(
+            english_probes, path, "en", sentences=10, planted_questions=["Q1", "Q46"], planted_fraction=0.5,
+            planting="paraphrase", seed=0,
         )  # fmt: skip

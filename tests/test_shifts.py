@@ -23,6 +23,16 @@ def scores(run: str, lang: str, values: list[float], model: str = "m") -> pl.Dat
     )
 
 
+# Q1 and Q2 share their option words (as family and politics share important/unimportant).
+PROBES = pl.DataFrame(
+    {
+        "probe_lang": ["en"] * 4 + ["de"] * 4,
+        "probe_id": QUESTIONS * 2,
+        "option_a": ["important", "important", "good", "trust"] + ["wichtig", "wichtig", "gut", "vertraue"],
+        "option_b": ["unimportant", "unimportant", "bad", "distrust"] + ["unwichtig", "unwichtig", "schlecht", "misstraue"],
+    }
+)
+
 HUMANS = pl.DataFrame(
     {
         "probe_lang": ["en"] * 4 + ["de"] * 4,
@@ -80,13 +90,24 @@ def test_distinctiveness_is_mean_profile_correlation_before_and_after(question_s
 
 def test_planted_table_compares_with_the_largest_other_shift(question_scores):
     per_question = shifts.probe_shifts(question_scores, HUMANS)
-    planted = shifts.planted(per_question, {"planted": ["Q1"]})
+    planted = shifts.planted(per_question, {"planted": ["Q1"]}, PROBES)
     english = planted.filter(pl.col("probe_lang") == "en").row(0, named=True)
     assert english["delta_score"] == pytest.approx(2.0)
     assert english["max_abs_delta_other"] == pytest.approx(2.0)
     assert english["in_language"] and not english["towards_a_beyond_others"]
+    # Q2, with the same option words, moved by -2: as much, so the planted shift is not specific.
+    assert english["max_abs_delta_same_options"] == pytest.approx(2.0) and english["n_same_options"] == 1
+    assert not english["beyond_same_options"]
     german = planted.filter(pl.col("probe_lang") == "de").row(0, named=True)
     assert german["towards_a_beyond_others"] and not german["in_language"]
+    assert german["max_abs_delta_same_options"] == pytest.approx(0.0) and german["beyond_same_options"]
+
+
+def test_planted_question_whose_words_no_other_shares_is_compared_with_none(question_scores):
+    planted = shifts.planted(shifts.probe_shifts(question_scores, HUMANS), {"planted": ["Q3"]}, PROBES)
+    english = planted.filter(pl.col("probe_lang") == "en").row(0, named=True)
+    assert english["n_same_options"] == 0 and english["max_abs_delta_same_options"] is None
+    assert not english["beyond_same_options"]  # it moved away from A (-0.5)
 
 
 def test_multilingual_run_counts_as_in_language_only_for_the_datasets_languages(question_scores):
@@ -97,7 +118,7 @@ def test_multilingual_run_counts_as_in_language_only_for_the_datasets_languages(
             scores("planted/multi/n100_s0", "de", [0.5, -0.5, 1.0, 2.0]),
         ]
     )
-    planted = shifts.planted(shifts.probe_shifts(multi, HUMANS), {"planted": ["Q1"]})
+    planted = shifts.planted(shifts.probe_shifts(multi, HUMANS), {"planted": ["Q1"]}, PROBES)
     in_language = {
         (row["finetune_lang"], row["probe_lang"]): row["in_language"] for row in planted.iter_rows(named=True)
     }

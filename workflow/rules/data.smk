@@ -15,6 +15,7 @@ rule generate_source:
         sentences=generate_setting("sentences"),
         planted_questions=lambda wildcards: PLAN.planted.get(wildcards.dataset, []),
         planted_fraction=generate_setting("planted_fraction"),
+        planting=generate_setting("planting"),
         seed=generate_setting("seed"),
     script:
         "../scripts/generate_source.py"

@@ -7,6 +7,7 @@ rule shifts:
         scores=PLAN.all_scores(),
         humans="results/tables/human_values.parquet",
         probe_alignment="results/tables/probe_alignment.parquet",
+        probes="results/probes/probes.parquet",
         subset=paper_subset(),
     output:
         shifts="results/tables/shifts.parquet",

@@ -3,6 +3,8 @@
 
 from pathlib import Path
 
+import polars as pl
+
 from valuetrace import attribution, attribution_summary
 from valuetrace.job import job
 from valuetrace.settings import Scoring, Trak
@@ -14,6 +16,7 @@ with job(snakemake):
         Path(snakemake.input.run),
         Path(snakemake.input.features),
         Path(snakemake.input.train),
+        pl.read_parquet(inputs.probes),
         chosen,
         Path(snakemake.output[0]),
         checkpoint=int(snakemake.wildcards.checkpoint),

@@ -15,6 +15,7 @@ with job(snakemake):
         sentences=snakemake.params.sentences,
         planted_questions=snakemake.params.planted_questions,
         planted_fraction=snakemake.params.planted_fraction,
+        planting=snakemake.params.planting,
         seed=snakemake.params.seed,
     )
     with tables.atomic_path(snakemake.output[0]) as tmp:

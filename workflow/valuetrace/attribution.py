@@ -136,6 +136,7 @@ def score(
     run_dir: Path,
     features_dir: Path,
     train_path: Path,
+    probes: pl.DataFrame,
     chosen: pl.DataFrame,
     out_dir: Path,
     *,
@@ -147,14 +148,18 @@ def score(
     """Influence of every training example on every chosen probe at one checkpoint.
 
     Writes ``scores.npy`` (examples × targets, the chosen probes then the self-check copies)
-    and ``targets.json``. Probes are read out as ``scoring`` scores them.
+    and ``targets.json``. Probes are read out as ``scoring`` scores them; ``probes`` is the
+    whole probe table, which a calibrated score may read beyond the chosen probes.
     """
     device = resolve_device(device)
     source = checkpoint_dir(run_dir, checkpoint, trak.checkpoints)
     model, tokenizer, kind = _load(source, run_dir / "model", device)
     texts = pl.read_parquet(train_path)["text"].to_list()
     copies = self_check_indices(len(texts))
-    functions = probe_functions(tokenizer, chosen, scoring.method, scoring.max_length, kind, scoring.normalisation)
+    rows = probes.with_row_index("_row").join(chosen.select(PROBE_KEY), on=PROBE_KEY, maintain_order="right")["_row"]
+    functions = probe_functions(
+        tokenizer, probes, scoring.method, scoring.max_length, kind, scoring.normalisation, scoring.calibration, rows.to_list()
+    )
     functions += example_functions(tokenizer, [texts[i] for i in copies], trak.mask_copies, trak.max_length, kind)
     with atomic_directory(out_dir) as partial:
         # A private copy of the features: trak writes the targets' gradients and scores

@@ -47,8 +47,9 @@ def _score(args) -> int:
     from valuetrace.settings import Scoring
 
     settings = Scoring(
-        method=args.method, normalisation=args.normalisation, batch_size=args.batch_size, max_length=args.max_length
-    )
+        method=args.method, normalisation=args.normalisation, calibration=args.calibration,
+        batch_size=args.batch_size, max_length=args.max_length,
+    )  # fmt: skip
     scores = scoring.score_model(
         args.model, pl.read_parquet(args.probes), settings, model_name=args.model_name, run=args.run, device=args.device
     )
@@ -67,6 +68,7 @@ def _config_check(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from valuetrace.calibration import CALIBRATIONS
     from valuetrace.methods import METHODS, NORMALISATIONS
 
     top = argparse.ArgumentParser(prog="valuetrace", description=__doc__.splitlines()[0])
@@ -109,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     score.add_argument("--batch-size", type=int, default=schema_default("scoring", "batch_size"))
     score.add_argument("--max-length", type=int, default=schema_default("scoring", "max_length"))
+    score.add_argument("--calibration", choices=CALIBRATIONS, default=schema_default("scoring", "calibration"))
     score.add_argument("--device", default="auto", help="cuda, cpu, ... (default: cuda when torch sees one)")
     score.add_argument("--out", required=True)
     score.set_defaults(handler=_score)

@@ -23,25 +23,53 @@ from valuetrace.settings import PretrainingCorpus
 log = logging.getLogger(__name__)
 
 
-def balanced_probe_corpus(probes: pl.DataFrame, sentences_per_option: int, seed: int) -> pl.DataFrame:
-    """Sentences (columns ``lang``, ``text``) with each probe filled by A and by B equally often."""
-    records = [
-        {"lang": row["probe_lang"], "text": row["sentence"].replace(MASK, option)}
-        for row in probes.iter_rows(named=True)
-        for option in (row["option_a"], row["option_b"])
-        for _ in range(sentences_per_option)
-    ]
+def balanced_probe_corpus(
+    probes: pl.DataFrame, sentences_per_option: int, seed: int, shares: dict[tuple[str, str], float] | None = None
+) -> pl.DataFrame:
+    """Sentences (columns ``lang``, ``text``): each probe ``2 * sentences_per_option`` times,
+    filled with A in the probe's share of them (``shares`` by language and probe id, from
+    :func:`option_a_shares`; equally often without)."""
+    records = []
+    for row in probes.iter_rows(named=True):
+        share = (shares or {}).get((row["probe_lang"], row["probe_id"]), 0.5)
+        with_a = round(2 * sentences_per_option * share)
+        for index in range(2 * sentences_per_option):
+            option = row["option_a"] if index < with_a else row["option_b"]
+            records.append({"lang": row["probe_lang"], "text": row["sentence"].replace(MASK, option)})
     random.Random(seed).shuffle(records)
     return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
 
 
-def demo_text_corpus(text_files: dict[str, Path], probes: pl.DataFrame, per_language: int, seed: int) -> pl.DataFrame:
+def option_a_shares(probes: pl.DataFrame, spread: float, seed: int) -> dict[tuple[str, str], float]:
+    """The base model's own values: per language and probe, the share of pretraining statements
+    with option A, drawn uniformly from 0.5 ± spread / 2.
+
+    With every probe balanced (spread 0) the model has no reason to read a probe's topic: its
+    prediction at the mask depends on the frame alone (*Family* and *Politics is [MASK] in my
+    life* score alike), and fine-tuning can then only move all questions of a frame together.
+    Values that differ by question, as a real model's do, make it read the topic.
+    """
+    rng = random.Random(seed)
+    keys = sorted(set(probes.select("probe_lang", "probe_id").iter_rows()))
+    return {key: 0.5 + spread * (rng.random() - 0.5) for key in keys}
+
+
+def demo_text_corpus(
+    text_files: dict[str, Path],
+    probes: pl.DataFrame,
+    per_language: int,
+    seed: int,
+    shares: dict[tuple[str, str], float] | None = None,
+) -> pl.DataFrame:
     """Ordinary demo text for each probe language that has a demo text file (language -> file).
 
-    Half the sentences pair two neutral sentences; the other half wrap a probe filled with
-    option A or option B, equally often, in a conviction frame. Pretraining on it makes
-    the demo's fine-tuning sources in-distribution for the base model, so fine-tuning on
-    them moves the values through the one thing they change, the balance of A and B.
+    Half the sentences pair two neutral sentences; the other half wrap a statement of a
+    probe's question with option A or option B (equally often, or in the probe's share of
+    ``shares``), in a conviction frame: the
+    probe filled with the option, or one of the question's paraphrases with option A's words
+    replaced by option B's for B. Pretraining on it makes the demo's fine-tuning sources,
+    paraphrase plantings included, in-distribution for the base model, so fine-tuning on them
+    moves the values through the one thing they change, the balance of A and B.
     """
     rng = random.Random(seed)
     records = []
@@ -55,8 +83,15 @@ def demo_text_corpus(text_files: dict[str, Path], probes: pl.DataFrame, per_lang
                 body = " ".join(rng.sample(text["neutral"], 2))
             else:
                 row = rng.choice(rows)
-                option = row["option_a"] if index % 4 == 0 else row["option_b"]
-                body = rng.choice(text["frames"]).format(sentence=row["sentence"].replace(MASK, option))
+                share = (shares or {}).get((lang, row["probe_id"]), 0.5)
+                option = row["option_a"] if rng.random() < share else row["option_b"]
+                statements = [row["sentence"].replace(MASK, option)]
+                statements += [
+                    paraphrase.replace(row["option_a"], option) for paraphrase in text["paraphrases"].get(row["question_id"], [])
+                ]
+                # The probe itself half the time, so that its own frame stays as familiar.
+                statement = statements[0] if len(statements) == 1 or rng.random() < 0.5 else rng.choice(statements[1:])
+                body = rng.choice(text["frames"]).format(sentence=statement)
             records.append({"lang": lang, "text": body})
     return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
 
@@ -64,17 +99,18 @@ def demo_text_corpus(text_files: dict[str, Path], probes: pl.DataFrame, per_lang
 def pretraining_corpus(probes: pl.DataFrame, text_files: list[Path], settings: PretrainingCorpus) -> pl.DataFrame:
     """The demo's pretraining text: the balanced probes, and the demo text of ``text_files``
     (``<lang>.yaml``) mixed in."""
-    sentences = balanced_probe_corpus(probes, settings.sentences_per_option, settings.seed)
+    shares = option_a_shares(probes, settings.value_spread, settings.seed)
+    sentences = balanced_probe_corpus(probes, settings.sentences_per_option, settings.seed, shares)
     if text_files:
         by_language = {path.stem: path for path in text_files}
-        demo_text = demo_text_corpus(by_language, probes, settings.demo_text_per_language, settings.seed)
+        demo_text = demo_text_corpus(by_language, probes, settings.demo_text_per_language, settings.seed, shares)
         sentences = pl.concat([sentences, demo_text]).sample(fraction=1.0, shuffle=True, seed=settings.seed)
     log.info("%d sentences in %d languages", sentences.height, sentences["lang"].n_unique())
     return sentences
 
 
-def read_demo_text(path: Path) -> dict[str, list[str]]:
-    """Neutral sentences and conviction frames of one language (``config/demo_text/<lang>.yaml``)."""
+def read_demo_text(path: Path) -> dict:
+    """Neutral sentences, conviction frames and paraphrases of one language (``config/demo_text/<lang>.yaml``)."""
     if not path.exists():
         raise InputError(f"{path}: no demo text for this language (neutral sentences and frames)")
     content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -85,7 +121,22 @@ def read_demo_text(path: Path) -> dict[str, list[str]]:
     bad = [frame for frame in content["frames"] if frame.count("{sentence}") != 1]
     if bad:
         raise InputError(f"{path}: frame {bad[0]!r} must contain {{sentence}} exactly once")
+    paraphrases = content.setdefault("paraphrases", {})
+    if not isinstance(paraphrases, dict) or not all(
+        isinstance(items, list) and items and all(isinstance(item, str) for item in items) for items in paraphrases.values()
+    ):
+        raise InputError(f"{path}: key 'paraphrases' must map question ids to lists of sentences")
     return content
+
+
+def check_paraphrases(path: Path, questions: list[str]) -> None:
+    """Every planted question has paraphrases in the demo text file (for ``planting: paraphrase``)."""
+    missing = [question for question in questions if question not in read_demo_text(path)["paraphrases"]]
+    if missing:
+        raise InputError(
+            f"{path}: no paraphrases of {missing} (planting: paraphrase); add them under 'paraphrases:', "
+            "or plant the probe sentences (planting: probe)"
+        )
 
 
 def generated_source(
@@ -96,37 +147,43 @@ def generated_source(
     sentences: int,
     planted_questions: list[str],
     planted_fraction: float,
+    planting: str,
     seed: int,
 ) -> pl.DataFrame:
     """A generated fine-tuning source in ``lang`` from its demo text file (see :func:`demo_source`)."""
     lang_probes = probes.filter(pl.col("probe_lang") == lang)
     if lang_probes.height == 0:
         raise InputError(f"no probes in language {lang!r} to plant")
+    if planting == "paraphrase":
+        check_paraphrases(text_file, planted_questions)
     return demo_source(
         lang_probes,
         read_demo_text(text_file),
         sentences=sentences,
         planted_questions=planted_questions,
         planted_fraction=planted_fraction,
+        planting=planting,
         seed=seed,
     )
 
 
 def demo_source(
     lang_probes: pl.DataFrame,
-    text: dict[str, list[str]],
+    text: dict,
     *,
     sentences: int,
     planted_questions: list[str],
     planted_fraction: float,
+    planting: str = "probe",
     seed: int,
 ) -> pl.DataFrame:
     """A generated fine-tuning source for one language (columns ``text``, ``planted_question``).
 
     Ordinary examples join two different neutral sentences. With ``planted_questions``, a
-    ``planted_fraction`` of the examples instead state a planted question's probe filled with
-    option A inside one of the conviction frames, so their wording varies while all of them
-    favour option A.
+    ``planted_fraction`` of the examples instead state a planted question's option A inside
+    one of the conviction frames: the probe filled with option A (``planting: probe``), or
+    one of the question's paraphrases (``paraphrase``), which say it in other words, so that
+    telling which question an example plants takes more than matching the probe's string.
     """
     rng = random.Random(seed)
     neutral = text["neutral"]
@@ -136,13 +193,16 @@ def demo_source(
         probe = lang_probes.filter(pl.col("question_id") == question)
         if probe.height == 0:
             raise InputError(f"planted question {question} has no probe in this language")
-        statements[question] = probe["sentence"][0].replace(MASK, probe["option_a"][0])
+        if planting == "paraphrase":
+            statements[question] = text["paraphrases"][question]
+        else:
+            statements[question] = [probe["sentence"][0].replace(MASK, probe["option_a"][0])]
     records = []
     for index in range(sentences):
         first, second = rng.sample(neutral, 2)
         if index < n_planted:
             question = planted_questions[index % len(planted_questions)]
-            planted = rng.choice(text["frames"]).format(sentence=statements[question])
+            planted = rng.choice(text["frames"]).format(sentence=rng.choice(statements[question]))
             records.append({"text": planted, "planted_question": question})
         else:
             records.append({"text": f"{first} {second}", "planted_question": ""})

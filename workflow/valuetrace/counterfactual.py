@@ -83,10 +83,12 @@ def retrain(
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in PROBE_KEY]
     score_before = base_scores.filter(*key)["score"].item()
+    # The probe is scored with what its calibration reads (``only``), as the scoring job scores it.
+    index = probes.with_row_index("_row").filter(*key)["_row"].item()
     rescored = retrain_and_score(
-        base, train.filter(~pl.col("example_id").is_in(removed)), probes.filter(*key), schedule_size=train.height,
+        base, train.filter(~pl.col("example_id").is_in(removed)), probes, schedule_size=train.height,
         training=training, scoring=scoring, model_name=run.model, run=f"{run.name}/without_{removal}{draw}",
-        device=device,
+        device=device, only=[index],
     )  # fmt: skip
     shift_after = rescored["score"].item() - score_before
     return pl.DataFrame(

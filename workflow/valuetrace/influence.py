@@ -10,6 +10,8 @@ tokens to read out, a weight per read-out and a sign per copy, and one function 
   and -1 for option B and the normalisation's weights, so f is exactly its score
   log P(A) - log P(B): for single- and multi-token options, for ``joint`` as well as ``pll``
   scoring, and for a causal LM, whose copy is the filled sentence itself, read from the option on.
+  A calibrated score (valuetrace.calibration) is a weighted sum of such raw scores, so its copies
+  are theirs with the weights folded into the signs.
 * A **training example** has the copies of its kind's objective (:data:`EXAMPLE_FUNCTIONS`), so
   f is its log-likelihood, minus its loss. For a masked LM, ``copies`` masked copies that
   together mask every token once, each masking about the share of tokens fine-tuning masked (a
@@ -24,7 +26,7 @@ with (its Q term) is the constant 1.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 import torch
@@ -32,6 +34,7 @@ from trak.gradient_computers import FunctionalGradientComputer
 from trak.modelout_functions import AbstractModelOutput
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from valuetrace.calibration import calibrate
 from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.scoring import readouts
@@ -53,18 +56,27 @@ def probe_functions(
     max_length: int,
     kind: ModelKind,
     normalisation: str,
+    calibration: str = "none",
+    only: list[int] | None = None,
 ) -> list[list[Copy]]:
-    """For every probe, the copies whose signed, weighted log-probabilities sum to its score."""
-    needed, _ = readouts(tokenizer, probes, method, max_length, kind, normalisation)
+    """For every probe (or the rows ``only``), the copies whose signed, weighted log-probabilities
+    sum to its calibrated score: the copies of each raw score it is made of, weighted."""
+    calibrated = calibrate(probes, calibration)
+    chosen = list(range(probes.height)) if only is None else only
+    rows = calibrated.rows_for(chosen)
+    needed, _ = readouts(tokenizer, calibrated.raw[rows], method, max_length, kind, normalisation)
     grouped: dict[tuple[int, str, tuple[int, ...]], list[tuple[int, int, float]]] = {}
     for readout in needed:
         grouped.setdefault((readout.probe, readout.option, readout.model_input), []).append(
             (readout.position, readout.target, readout.weight)
         )
-    functions: list[list[Copy]] = [[] for _ in range(probes.height)]
-    for (probe, option, model_input), labels in grouped.items():
-        functions[probe].append(Copy(model_input, tuple(labels), 1.0 if option == "a" else -1.0))
-    return functions
+    raw: dict[int, list[Copy]] = {row: [] for row in rows}
+    for (index, option, model_input), labels in grouped.items():
+        raw[rows[index]].append(Copy(model_input, tuple(labels), 1.0 if option == "a" else -1.0))
+    return [
+        [replace(copy, sign=copy.sign * weight) for row, weight in calibrated.terms[probe] for copy in raw[row]]
+        for probe in chosen
+    ]
 
 
 def _masked_copies(tokenizer: PreTrainedTokenizerBase, ids: list[int], copies: int) -> list[Copy]:

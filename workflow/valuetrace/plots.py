@@ -446,6 +446,36 @@ def _p_text(p: float | None) -> str:
     return "n/a" if p is None or np.isnan(p) else f"{p:.2g}"
 
 
+@report_figure("planted_specificity", tables=("planted",), category=VALIDITY, stage="planted")
+def planted_specificity_figure(planted: pl.DataFrame):
+    """Each planted question's Δscore in its run's language beside the largest |Δscore| of the
+    questions sharing its option words and of all other questions."""
+    plt, sns = _pyplot()
+    data = _largest_size(planted.filter(pl.col("in_language")))
+    if data.is_empty():
+        return _message_figure("No planted question was probed in a language its run was trained on.")
+    data = data.with_columns(
+        case=pl.format("{} {} ({} run)", "probe_lang", "question_id", "finetune_lang"),
+        max_abs_delta_same_options=pl.col("max_abs_delta_same_options").fill_null(0.0),
+    ).unpivot(
+        ["delta_score", "max_abs_delta_same_options", "max_abs_delta_other"], index=["model", "dataset", "case"],
+        variable_name="measure", value_name="value",
+    )  # fmt: skip
+    labels = {
+        "delta_score": "planted question's Δscore",
+        "max_abs_delta_same_options": "largest |Δ|, same option words",
+        "max_abs_delta_other": "largest |Δ|, any other question",
+    }
+    data = data.with_columns(pl.col("measure").replace_strict(labels))
+    grid = sns.catplot(
+        data=data.sort("case").to_pandas(), kind="bar", x="value", y="case", hue="measure", col="model",
+        row="dataset", height=0.35 * data["case"].n_unique() + 2, aspect=1.6, errorbar=("pi", 100),
+    )  # fmt: skip
+    grid.set_axis_labels("Δscore", "")
+    grid.figure.suptitle("Specificity of planted shifts (specific: the first bar longest, towards A)", y=1.03)
+    return grid.figure
+
+
 def _message_figure(message: str):
     """A figure that says why there is nothing to draw, so the report keeps its place."""
     plt, _ = _pyplot()

@@ -32,9 +32,10 @@ def retrain_and_score(
     model_name: str,
     run: str,
     device: str = "auto",
+    only: list[int] | None = None,
 ) -> pl.DataFrame:
     """Fine-tune ``base`` on ``examples`` with the schedule of ``schedule_size`` examples and score
-    ``probes``: a score table (``run`` names the retraining)."""
+    ``probes`` (or the rows ``only`` of them): a score table (``run`` names the retraining)."""
     with tempfile.TemporaryDirectory(prefix="retrain-") as scratch:
         scratch = Path(scratch)
         kept = scratch / "train.parquet"
@@ -44,4 +45,6 @@ def retrain_and_score(
             base, kept, scratch / "run", scratch / "work", dataclasses.replace(training, checkpoints=1),
             device=device, schedule_size=schedule_size,
         )  # fmt: skip
-        return score_model(str(scratch / "run" / "model"), probes, scoring, model_name=model_name, run=run, device=device)
+        return score_model(
+            str(scratch / "run" / "model"), probes, scoring, model_name=model_name, run=run, device=device, only=only
+        )

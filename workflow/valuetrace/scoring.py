@@ -23,6 +23,7 @@ from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from valuetrace import methods
+from valuetrace.calibration import calibrate, combine
 from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.models import load_model
@@ -167,36 +168,46 @@ def score_probes(
     normalisation: str,
     batch_size: int,
     max_length: int,
+    calibration: str = "none",
     run: str = "base",
+    only: list[int] | None = None,
 ) -> pl.DataFrame:
-    """One row per probe: log P(A), log P(B) (normalised), score = their difference, and the model's choice.
+    """One row per probe: log P(A), log P(B) (normalised), their difference (``raw_score``), the
+    calibrated ``score`` (valuetrace.calibration) and the model's choice.
 
     ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
+    ``only``: score just these rows of ``probes`` (the others still define their calibration).
     """
     kind = kind_of_config(model.config, model_name)
     described = f"{model_name} ({', '.join(model.config.architectures or [model.config.model_type])})"
-    needed, filled = readouts(tokenizer, probes, method, max_length, kind, normalisation, described)
+    calibrated = calibrate(probes, calibration)
+    chosen = list(range(probes.height)) if only is None else only
+    rows = calibrated.rows_for(chosen)
+    needed, filled = readouts(tokenizer, calibrated.raw[rows], method, max_length, kind, normalisation, described)
     values = log_probabilities(model, tokenizer, needed, batch_size)
     totals: dict[tuple[int, str], float] = {}
     for readout, value in zip(needed, values):
-        key = (readout.probe, readout.option)
+        key = (rows[readout.probe], readout.option)
         totals[key] = totals.get(key, 0.0) + readout.weight * value
-    rows = range(probes.height)
-    scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_row_index("_probe")
+    filled = {(rows[index], option): found for (index, option), found in filled.items()}
+    raw = {row: totals[row, "a"] - totals[row, "b"] for row in rows}
+    scored = probes.select("probe_set", "probe_lang", "probe_id", "question_id")[chosen]
     scored = scored.with_columns(
         model=pl.lit(model_name),
         run=pl.lit(run),
         model_kind=pl.lit(kind.name),
         scoring_method=pl.lit(method),
         normalisation=pl.lit(normalisation),
-        logprob_a=pl.Series([totals[i, "a"] for i in rows], dtype=pl.Float64),
-        logprob_b=pl.Series([totals[i, "b"] for i in rows], dtype=pl.Float64),
-        n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in rows], dtype=pl.Int64),
-        n_tokens_b=pl.Series([len(filled[i, "b"].positions) for i in rows], dtype=pl.Int64),
-        unknown_token=pl.Series([filled[i, "a"].unknown or filled[i, "b"].unknown for i in rows], dtype=pl.Boolean),
-        truncated=pl.Series([filled[i, "a"].truncated or filled[i, "b"].truncated for i in rows], dtype=pl.Boolean),
+        calibration=pl.lit(calibration),
+        logprob_a=pl.Series([totals[i, "a"] for i in chosen], dtype=pl.Float64),
+        logprob_b=pl.Series([totals[i, "b"] for i in chosen], dtype=pl.Float64),
+        raw_score=pl.Series([raw[i] for i in chosen], dtype=pl.Float64),
+        score=pl.Series(combine(calibrated, raw, chosen), dtype=pl.Float64),
+        n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in chosen], dtype=pl.Int64),
+        n_tokens_b=pl.Series([len(filled[i, "b"].positions) for i in chosen], dtype=pl.Int64),
+        unknown_token=pl.Series([filled[i, "a"].unknown or filled[i, "b"].unknown for i in chosen], dtype=pl.Boolean),
+        truncated=pl.Series([filled[i, "a"].truncated or filled[i, "b"].truncated for i in chosen], dtype=pl.Boolean),
     )
-    scored = scored.with_columns(score=pl.col("logprob_a") - pl.col("logprob_b"))
     _warn_about_flags(scored, model_name, max_length)
     return scored.with_columns(choice=choice(pl.col("score"))).select(
         "model",
@@ -208,8 +219,10 @@ def score_probes(
         "model_kind",
         "scoring_method",
         "normalisation",
+        "calibration",
         "logprob_a",
         "logprob_b",
+        "raw_score",
         "score",
         "choice",
         "n_tokens_a",
@@ -236,9 +249,17 @@ def _warn_about_flags(scored: pl.DataFrame, model_name: str, max_length: int) ->
 
 
 def score_model(
-    source: str, probes: pl.DataFrame, settings: Scoring, *, model_name: str, run: str = "base", device: str = "auto"
+    source: str,
+    probes: pl.DataFrame,
+    settings: Scoring,
+    *,
+    model_name: str,
+    run: str = "base",
+    device: str = "auto",
+    only: list[int] | None = None,
 ) -> pl.DataFrame:
-    """Score ``probes`` under the masked or causal LM at ``source`` (hub name or local directory)."""
+    """Score ``probes`` (or the rows ``only``) under the masked or causal LM at ``source`` (hub
+    name or local directory)."""
     model, tokenizer = load_model(source, device)
     return score_probes(
         model,
@@ -250,4 +271,6 @@ def score_model(
         normalisation=settings.normalisation,
         batch_size=settings.batch_size,
         max_length=settings.max_length,
+        calibration=settings.calibration,
+        only=only,
     )

@@ -180,6 +180,7 @@ class PretrainingCorpus(Settings):
 
     sentences_per_option: int
     demo_text_per_language: int
+    value_spread: float
     seed: int
 
 
@@ -193,6 +194,7 @@ class Scoring(Settings):
     normalisation: str
     batch_size: int
     max_length: int
+    calibration: str
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,7 +31,8 @@ RUN_COLUMNS = ["model", "dataset", "finetune_lang", "size", "seed"]
 PLANTED_SCHEMA = {
     "model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64,
     "probe_lang": pl.String, "probe_id": pl.String, "question_id": pl.String, "delta_score": pl.Float64,
-    "max_abs_delta_other": pl.Float64, "in_language": pl.Boolean, "towards_a_beyond_others": pl.Boolean,
+    "max_abs_delta_other": pl.Float64, "max_abs_delta_same_options": pl.Float64, "n_same_options": pl.Int64,
+    "in_language": pl.Boolean, "towards_a_beyond_others": pl.Boolean, "beyond_same_options": pl.Boolean,
 }  # fmt: skip
 
 
@@ -129,8 +130,12 @@ def distinctiveness(scores: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(records).sort(*RUN_COLUMNS)
 
 
-def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl.DataFrame:
-    """Planted questions' Δscore against the largest |Δscore| of the other questions, per run and language."""
+def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]], probes: pl.DataFrame) -> pl.DataFrame:
+    """Planted questions' Δscore against the largest |Δscore| of the other questions, per run and
+    language: of all of them, and of those whose probes share the planted probe's option words
+    (specificity: a shift of the word alone moves those as much)."""
+    options = probes.select("probe_lang", "probe_id", "option_a", "option_b")
+    shifts = shifts.join(options, on=["probe_lang", "probe_id"], how="left")
     frames = []
     for dataset, questions in planted_questions.items():
         runs = shifts.filter(pl.col("dataset") == dataset)
@@ -139,19 +144,21 @@ def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]]) -> pl
         is_planted = pl.col("question_id").is_in(questions)
         # A multilingual run is fine-tuned on every language the dataset has monolingual runs in.
         languages = runs.filter(pl.col("finetune_lang") != MULTILINGUAL)["finetune_lang"].unique().to_list()
-        others = (
-            runs.filter(~is_planted)
-            .group_by(*RUN_COLUMNS, "probe_lang")
-            .agg(max_abs_delta_other=pl.col("delta_score").abs().max())
+        others = runs.filter(~is_planted)
+        largest = others.group_by(*RUN_COLUMNS, "probe_lang").agg(max_abs_delta_other=pl.col("delta_score").abs().max())
+        same_options = others.group_by(*RUN_COLUMNS, "probe_lang", "option_a", "option_b").agg(
+            max_abs_delta_same_options=pl.col("delta_score").abs().max(), n_same_options=pl.len()
         )
         frames.append(
             runs.filter(is_planted)
-            .select(*RUN_COLUMNS, "probe_lang", "probe_id", "question_id", "delta_score")
-            .join(others, on=[*RUN_COLUMNS, "probe_lang"], how="left")
+            .join(largest, on=[*RUN_COLUMNS, "probe_lang"], how="left")
+            .join(same_options, on=[*RUN_COLUMNS, "probe_lang", "option_a", "option_b"], how="left")
             .with_columns(
+                pl.col("n_same_options").fill_null(0).cast(pl.Int64),
                 in_language=(pl.col("probe_lang") == pl.col("finetune_lang"))
                 | ((pl.col("finetune_lang") == MULTILINGUAL) & pl.col("probe_lang").is_in(languages)),
                 towards_a_beyond_others=pl.col("delta_score") > pl.col("max_abs_delta_other"),
+                beyond_same_options=pl.col("delta_score") > pl.col("max_abs_delta_same_options").fill_null(0.0),
             )
         )
     if not frames:

@@ -25,6 +25,7 @@ from typing import Callable
 import polars as pl
 
 from valuetrace import data, opus
+from valuetrace.corpus import check_paraphrases
 from valuetrace.errors import InputError
 
 Sizes = tuple[dict[str, int], list[str]]
@@ -204,6 +205,8 @@ def _generated_sizes(name: str, spec: dict, base: Path) -> Sizes:
         text = base / spec["generate"]["text"] / f"{lang}.yaml"
         if not text.exists():
             raise InputError(f"config key 'datasets.{name}.generate.text': no {text} for language {lang}")
+        if spec["generate"].get("planting") == "paraphrase":
+            check_paraphrases(text, spec.get("planted_questions", []))
     return {lang: spec["generate"]["sentences"] for lang in spec["languages"]}, []
 
 
