@@ -119,7 +119,7 @@ def test_retrain_subset_trains_on_the_subset_and_scores_every_probe(tmp_path, ti
         scores = lds.retrain_subset(
             RUN, 2, base=str(tiny_model_dirs["bert"]), train_path=train, probes=probes,
             subsets=LdsSubsets(alpha=0.5, seed=0), training=training,
-            scoring=Scoring(method="joint", normalisation="none", batch_size=8, max_length=64), device="cpu",
+            scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64), device="cpu",
         )  # fmt: skip
     check_table(scores, "scores")
     assert scores.height == 3 and set(scores["run"]) == {"planted/en/n12_s0/subset2"}

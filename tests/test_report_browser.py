@@ -102,7 +102,7 @@ def test_report_renders_every_figure_without_errors(completed_small_run, browser
 
     page, problems = open_page(browser, url)
     categories = page.evaluate(CATEGORIES_JS)
-    assert categories == ["1. Alignment with the survey", "2. Value profiles", "3. Survey", "4. Tables", "5. Value shifts", "6. Attribution", "7. Hofstede dimensions"]
+    assert categories == ["1. Alignment with the survey", "2. Value profiles", "3. Survey", "4. Tables", "5. Value shifts", "6. Attribution", "7. Hofstede dimensions", "8. Validity"]
     page.screenshot(path=ARTIFACTS / "first_page.png")
 
     rendered, broken = set(), set()
