@@ -139,6 +139,7 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.counterfactual.k": 300, "attribution.top_k": 400}, r"counterfactual.k' \(300\): the counterfactual of run planted/en/n300_s0 would remove all of its 300"),
         ({"attribution.include_parameters": ["cls.(bias"]}, r"'attribution.include_parameters': 'cls.\(bias' is not a regular expression"),
         ({"attribution.lds.finetune_languages": ["fr"]}, r"'attribution.lds.finetune_languages': \['fr'\] are not in the fine-tuning grid"),
+        ({"attribution.counterfactual.models": ["tiny-xlmr"]}, r"'attribution.counterfactual.models': \['tiny-xlmr'\] are not in the fine-tuning grid"),
         ({"attribution.lds.alpha": 0.001}, r"'attribution.lds.alpha' \(0.001\): a subset of run planted/en/n300_s0 would hold 0 of its 300"),
         ({"attribution.lds.alpha": 0.9999, "attribution.lds.finetune_languages": ["multi"]},
          r"'attribution.lds.alpha' \(0.9999\): a subset of run planted/multi/n300_s0 would hold 900 of its 900"),

@@ -75,11 +75,12 @@ def multilingual_sizes(finetuning: dict, spec: dict) -> list[int]:
 
 
 def select(all_runs: list[Run], spec: dict) -> list[Run]:
-    """The runs whose dataset, fine-tuning language, size and seed the ``spec`` lists (absent: any)."""
+    """The runs whose model, dataset, fine-tuning language, size and seed the ``spec`` lists (absent: any)."""
     return [
         run
         for run in all_runs
-        if run.dataset in spec.get("datasets", [run.dataset])
+        if run.model in spec.get("models", [run.model])
+        and run.dataset in spec.get("datasets", [run.dataset])
         and run.finetune_lang in spec.get("finetune_languages", [run.finetune_lang])
         and run.size in spec.get("sizes", [run.size])
         and run.seed in spec.get("seeds", [run.seed])

@@ -511,6 +511,7 @@ def check_attribution(config: dict) -> None:
 
     finetuning = config["finetuning"]
     known = {
+        "models": set(finetuning["models"]),
         "datasets": set(config["datasets"]),
         "finetune_languages": {lang for spec in config["datasets"].values() for lang in spec["languages"]} | {"multi"},
         "sizes": set(finetuning["sizes"]) | {size for spec in config["datasets"].values() for size in multilingual_sizes(finetuning, spec)},
