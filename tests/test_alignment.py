@@ -28,6 +28,8 @@ def scores_table(model: str, lang: str, scores: dict[str, float], method: str = 
             "probe_id": probe_ids,
             "question_id": [p.rstrip("abcdefgh") for p in probe_ids],
             "scoring_method": method,
+            "calibration": "none",
+            "raw_score": [float(scores[p]) for p in probe_ids],
             "score": [float(scores[p]) for p in probe_ids],
             "choice": ["A" if scores[p] > 0 else "B" for p in probe_ids],
         }

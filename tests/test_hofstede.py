@@ -17,7 +17,7 @@ PUBLISHED = "ctr;country;pdi;idv;mas;uai;ltowvs;ivr\nGER;Germany;35;67;66;65;83;
 
 def means_table(item_means: dict[int, float], lang: str = "de") -> pl.DataFrame:
     return pl.DataFrame(
-        {"model": "m", "run": "base", "scoring_method": "joint", "probe_lang": lang,
+        {"model": "m", "run": "base", "scoring_method": "joint", "calibration": "none", "probe_lang": lang,
          "probe_id": [f"VSM{i:02d}" for i in item_means], "item": list(item_means), "score": 0.0,
          "item_mean": list(item_means.values())}  # fmt: skip
     )
@@ -43,7 +43,7 @@ def test_a_missing_item_leaves_only_its_dimensions_without_index():
 def test_item_mean_is_the_expected_answer_between_option_a_and_option_b_ends():
     probes = compiled_hofstede_probes(("en",))
     scores = probes.select("probe_set", "probe_lang", "probe_id").with_columns(
-        model=pl.lit("m"), run=pl.lit("base"), scoring_method=pl.lit("joint"),
+        model=pl.lit("m"), run=pl.lit("base"), scoring_method=pl.lit("joint"), calibration=pl.lit("none"),
         score=pl.when(pl.col("probe_id") == "VSM01").then(0.0).when(pl.col("probe_id") == "VSM02").then(50.0).otherwise(-50.0),
     )  # fmt: skip
     means = dict(hofstede.item_means(scores, probes).select("item", "item_mean").iter_rows())
@@ -83,7 +83,7 @@ def test_comparison_correlates_the_index_with_the_country_scores_across_language
     countries = {"de": "GER", "ko": "KOR", "tr": "TUR", "bn": "BAN"}
     pdi = {"de": 10.0, "ko": 20.0, "tr": 30.0, "bn": 40.0}  # same order as 35, 60, 66, 80
     index = pl.DataFrame(
-        {"model": "m", "run": "base", "scoring_method": "joint", "probe_lang": list(pdi), "dimension": "pdi",
+        {"model": "m", "run": "base", "scoring_method": "joint", "calibration": "none", "probe_lang": list(pdi), "dimension": "pdi",
          "index": list(pdi.values())}  # fmt: skip
     )
     compared, agreement = hofstede.compare(index, scores, countries, "Hofstede (scores.csv)")
@@ -97,7 +97,7 @@ def test_comparison_correlates_the_index_with_the_country_scores_across_language
 
 def test_fewer_than_three_languages_give_no_correlation():
     scores = hofstede.synthetic_country_scores(["A", "B"], 0)
-    index = pl.DataFrame({"model": "m", "run": "base", "scoring_method": "joint", "probe_lang": ["x", "y"], "dimension": "idv", "index": [1.0, 2.0]})
+    index = pl.DataFrame({"model": "m", "run": "base", "scoring_method": "joint", "calibration": "none", "probe_lang": ["x", "y"], "dimension": "idv", "index": [1.0, 2.0]})
     _, agreement = hofstede.compare(index, scores, {"x": "A", "y": "B"}, "SYNTHETIC")
     assert math.isnan(agreement["spearman"][0]) and agreement["n_languages"][0] == 2
 

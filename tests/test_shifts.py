@@ -14,9 +14,11 @@ def scores(run: str, lang: str, values: list[float], model: str = "m") -> pl.Dat
             "model": model,
             "run": run,
             "scoring_method": "joint",
+            "calibration": "none",
             "probe_lang": lang,
             "probe_id": QUESTIONS,
             "question_id": QUESTIONS,
+            "raw_score": values,
             "score": values,
             "choice": ["A" if v > 0 else "B" for v in values],
         }

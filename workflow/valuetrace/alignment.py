@@ -35,7 +35,7 @@ def survey_scores(scores: pl.DataFrame, subset: pl.DataFrame | None = None) -> p
     chosen = scores.filter(pl.col("probe_set") == "wvs")
     if subset is not None:
         chosen = chosen.join(subset.filter(pl.col("in_subset")).select("probe_id"), on="probe_id", how="semi")
-    return chosen.select("model", "run", "scoring_method", *PROBE_KEY, "score", "choice")
+    return chosen.select("model", "run", "scoring_method", "calibration", *PROBE_KEY, "raw_score", "score", "choice")
 
 
 def align(
@@ -50,8 +50,8 @@ def align(
     )
     paired = paired.with_columns(agree=pl.col("choice") == pl.col("human_choice"))
     records = []
-    for (model, run, method, lang), group in paired.group_by(
-        "model", "run", "scoring_method", "probe_lang", maintain_order=True
+    for (model, run, method, calibration, lang), group in paired.group_by(
+        "model", "run", "scoring_method", "calibration", "probe_lang", maintain_order=True
     ):
         agree = group["agree"].cast(pl.Float64).to_numpy()
         model_scores = group["score"].to_numpy()
@@ -64,6 +64,7 @@ def align(
                 "model": model,
                 "run": run,
                 "scoring_method": method,
+                "calibration": calibration,
                 "probe_lang": lang,
                 "country": group["country"][0],
                 "n_probes": group.height,

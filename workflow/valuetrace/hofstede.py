@@ -44,7 +44,7 @@ FORMULAS = {
 # dimension -> its column in Hofstede's published country scores
 SCORE_COLUMNS = {"pdi": "pdi", "idv": "idv", "mas": "mas", "uai": "uai", "lto": "ltowvs", "ivr": "ivr"}
 SCORES_FILE_COLUMNS = ["ctr", "country", *SCORE_COLUMNS.values()]
-RUN_KEY = ["model", "run", "scoring_method", "probe_lang"]
+RUN_KEY = ["model", "run", "scoring_method", "calibration", "probe_lang"]
 
 
 def item_number(probe_id: str) -> int:
@@ -150,7 +150,7 @@ def compare(index_table: pl.DataFrame, country_scores: pl.DataFrame, countries: 
         .sort(*RUN_KEY, "dimension")
     )
     records = []
-    for key, group in compared.group_by("model", "run", "scoring_method", "dimension", maintain_order=True):
+    for key, group in compared.group_by("model", "run", "scoring_method", "calibration", "dimension", maintain_order=True):
         both = group.drop_nulls(["index", "country_score"])
         rho, p = float("nan"), float("nan")
         if both.height >= 3:
@@ -159,7 +159,7 @@ def compare(index_table: pl.DataFrame, country_scores: pl.DataFrame, countries: 
                 result = stats.spearmanr(both["index"], both["country_score"])
             rho, p = float(result.statistic), float(result.pvalue)
         records.append(
-            {**dict(zip(["model", "run", "scoring_method", "dimension"], key)), "n_languages": both.height,
+            {**dict(zip(["model", "run", "scoring_method", "calibration", "dimension"], key)), "n_languages": both.height,
              "spearman": rho, "spearman_p": p, "scores_data": scores_data}  # fmt: skip
         )
     return compared, pl.DataFrame(records)

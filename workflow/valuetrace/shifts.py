@@ -48,17 +48,20 @@ def with_run_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def probe_shifts(scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
-    before = scores.filter(pl.col("run") == BASE).select("model", "probe_lang", "probe_id", score_before="score")
-    after = with_run_columns(scores).select(
-        *RUN_COLUMNS, "run", "probe_lang", "probe_id", "question_id", score_after="score"
+    before = scores.filter(pl.col("run") == BASE).select(
+        "model", "probe_lang", "probe_id", score_before="score", raw_before="raw_score"
     )
+    after = with_run_columns(scores).select(
+        *RUN_COLUMNS, "run", "calibration", "probe_lang", "probe_id", "question_id", score_after="score",
+        raw_after="raw_score",
+    )  # fmt: skip
     shifts = after.join(before, on=["model", "probe_lang", "probe_id"], how="inner").join(
         humans.select("probe_lang", "probe_id", "human_choice"), on=["probe_lang", "probe_id"], how="left"
     )
     delta = pl.col("score_after") - pl.col("score_before")
     toward_a = delta > 0
     return (
-        shifts.with_columns(delta_score=delta)
+        shifts.with_columns(delta_score=delta, delta_raw_score=pl.col("raw_after") - pl.col("raw_before"))
         .with_columns(
             flipped=(pl.col("score_before") > 0) != (pl.col("score_after") > 0),
             direction=pl.when(pl.col("delta_score") == 0)
@@ -70,8 +73,8 @@ def probe_shifts(scores: pl.DataFrame, humans: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.lit("away")),
         )
         .select(
-            *RUN_COLUMNS, "run", "probe_lang", "probe_id", "question_id", "score_before", "score_after", "delta_score",
-            "flipped", "human_choice", "direction",
+            *RUN_COLUMNS, "run", "calibration", "probe_lang", "probe_id", "question_id", "score_before", "score_after",
+            "delta_score", "delta_raw_score", "flipped", "human_choice", "direction",
         )  # fmt: skip
         .sort(*RUN_COLUMNS, "probe_lang", "probe_id")
     )
