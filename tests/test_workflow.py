@@ -22,7 +22,7 @@ from valuetrace.tables import check_table
 from workflow_runs import REPO, job_counts, planned_jobs, planned_outputs, small_config, snakemake
 
 SHIFT_FIGURES = ("cross_language", "flip_rates", "alignment_change", "distinctiveness", "planted", "planted_specificity",
-                 "beyond_control", "significant_shifts", "magnitude_model", "multilingual_comparison")  # fmt: skip
+                 "calibration", "beyond_control", "significant_shifts", "magnitude_model", "multilingual_comparison")  # fmt: skip
 SHIFT_TABLES = ("shifts", "run_shifts", "cross_language", "distinctiveness", "planted", "shift_tests", "magnitude_model",
                 "multilingual_comparison")  # fmt: skip
 ATTRIBUTION_FIGURES = ("attribution_languages", "attribution_sources", "attribution_planted", "counterfactual")
@@ -291,7 +291,7 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "figure_alignment": 1,
         "figure_human_values": 1,
         # no planting source, no control source
-        **{f"figure_{name}": 1 for name in SHIFT_FIGURES if name not in ("planted", "planted_specificity", "beyond_control")},
+        **{f"figure_{name}": 1 for name in SHIFT_FIGURES if name not in ("planted", "planted_specificity", "calibration", "beyond_control")},
         # TRAK on the seed-0 runs of size 2000 (2 models x 6 sources x 13 languages) and the
         # 4 multilingual ones of seed 0, 3 checkpoints each
         "attribution_features": 160 * 3,

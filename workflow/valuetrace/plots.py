@@ -446,6 +446,31 @@ def _p_text(p: float | None) -> str:
     return "n/a" if p is None or np.isnan(p) else f"{p:.2g}"
 
 
+@report_figure("calibration", tables=("shifts", "planted"), category=VALIDITY, stage="planted")
+def calibration_figure(shifts: pl.DataFrame, planted: pl.DataFrame):
+    """Every probe's raw Δscore against its Δscore as the config calibrates it, in the languages
+    the planting runs were trained on; the planted questions marked."""
+    plt, sns = _pyplot()
+    runs = ["model", "dataset", "finetune_lang", "size", "seed", "probe_lang"]
+    trained = _largest_size(planted.filter(pl.col("in_language")))
+    if trained.is_empty():
+        return _message_figure("No planted question was probed in a language its run was trained on.")
+    data = shifts.join(trained.select(runs).unique(), on=runs, how="semi").join(
+        trained.select(*runs, "probe_id", planted=pl.lit("planted question")), on=[*runs, "probe_id"], how="left"
+    )
+    data = data.with_columns(pl.col("planted").fill_null("other question"))
+    grid = sns.relplot(
+        data=data.to_pandas(), x="delta_raw_score", y="delta_score", hue="planted", style="probe_lang", col="model",
+        row="dataset", height=3.5, aspect=1.1, hue_order=["other question", "planted question"], palette=["0.6", "crimson"],
+    )  # fmt: skip
+    for ax in grid.axes.flat:
+        ax.axline((0, 0), slope=1, color="black", linewidth=0.6, linestyle=":")
+        ax.axhline(0, color="black", linewidth=0.4)
+    grid.set_axis_labels("raw Δscore (log P(A) − log P(B))", f"Δscore, calibration {data['calibration'][0]}")
+    grid.figure.suptitle("Calibration: raw against calibrated shifts in the planting runs' languages", y=1.03)
+    return grid.figure
+
+
 @report_figure("planted_specificity", tables=("planted",), category=VALIDITY, stage="planted")
 def planted_specificity_figure(planted: pl.DataFrame):
     """Each planted question's Δscore in its run's language beside the largest |Δscore| of the
@@ -536,7 +561,7 @@ def _run_label(frame: pl.DataFrame, *rest: str) -> pl.Expr:
 
 
 @report_figure(
-    "attribution_planted", tables=("attribution_planted", "attribution_checks"), category=ATTRIBUTION, stage="attribution"
+    "attribution_planted", tables=("attribution_planted", "attribution_checks"), category=VALIDITY, stage="attribution"
 )
 def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame):
     """Precision@k of the planted questions per run, and the self-check per run."""
@@ -564,7 +589,7 @@ def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame):
     return figure
 
 
-@report_figure("counterfactual", tables=("counterfactual",), category=ATTRIBUTION, stage="counterfactual")
+@report_figure("counterfactual", tables=("counterfactual",), category=VALIDITY, stage="counterfactual")
 def counterfactual_figure(counterfactual: pl.DataFrame):
     """Share of each target's shift undone by removing its top-k or k random examples."""
     plt, sns = _pyplot()
