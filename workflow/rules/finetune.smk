@@ -20,3 +20,19 @@ rule finetune:
         training=training,
     script:
         "../scripts/finetune.py"
+
+
+rule run_disk:
+    """The disk every run's checkpoints and model take, as written and as kept, in one table."""
+    input:
+        PLAN.finetuned(),
+    output:
+        "results/tables/run_disk.parquet",
+    log:
+        "results/logs/run_disk.log",
+    benchmark:
+        "results/benchmarks/run_disk.tsv"
+    conda:
+        "../../envs/valuetrace.yaml"
+    script:
+        "../scripts/run_disk.py"

@@ -22,10 +22,10 @@ import torch
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from valuetrace import methods
+from valuetrace import methods, precision as precisions
 from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
-from valuetrace.models import load_model
+from valuetrace.models import load_model, resolve_device
 from valuetrace.probes import MASK, choice
 from valuetrace.settings import Scoring
 
@@ -124,8 +124,10 @@ def log_probabilities(
     tokenizer: PreTrainedTokenizerBase,
     needed: list[Readout],
     batch_size: int,
+    precision: str = "fp32",
 ) -> list[float]:
-    """log P(target at position | input) for every readout, one pass per distinct input (unweighted)."""
+    """log P(target at position | input) for every readout, one pass per distinct input (unweighted);
+    the forward passes in ``precision`` (``valuetrace.precision``), the log-softmax in fp32."""
     forward_kwargs = dict(kind_of_config(model.config, model.name_or_path).forward_kwargs)
     wanted: dict[tuple[int, ...], list[int]] = {}
     for index, readout in enumerate(needed):
@@ -141,7 +143,8 @@ def log_probabilities(
         padded = tokenizer.pad(
             {"input_ids": [list(ids) for ids in batch]}, padding_side="right", return_tensors="pt"
         ).to(device)
-        logits = model(**padded, **forward_kwargs).logits
+        with precisions.autocast(precision, device):
+            logits = model(**padded, **forward_kwargs).logits
         rows, positions, targets, slots = [], [], [], []
         for row, ids in enumerate(batch):
             for index in wanted[ids]:
@@ -168,15 +171,17 @@ def score_probes(
     batch_size: int,
     max_length: int,
     run: str = "base",
+    precision: str = "fp32",
 ) -> pl.DataFrame:
     """One row per probe: log P(A), log P(B) (normalised), score = their difference, and the model's choice.
 
-    ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
+    ``run`` names the fine-tuning run the model comes from (``base`` for the model as given);
+    ``precision``: that of the forward passes (``finetuning.precision``).
     """
     kind = kind_of_config(model.config, model_name)
     described = f"{model_name} ({', '.join(model.config.architectures or [model.config.model_type])})"
     needed, filled = readouts(tokenizer, probes, method, max_length, kind, normalisation, described)
-    values = log_probabilities(model, tokenizer, needed, batch_size)
+    values = log_probabilities(model, tokenizer, needed, batch_size, precision)
     totals: dict[tuple[int, str], float] = {}
     for readout, value in zip(needed, values):
         key = (readout.probe, readout.option)
@@ -189,6 +194,7 @@ def score_probes(
         model_kind=pl.lit(kind.name),
         scoring_method=pl.lit(method),
         normalisation=pl.lit(normalisation),
+        precision=pl.lit(precision),
         logprob_a=pl.Series([totals[i, "a"] for i in rows], dtype=pl.Float64),
         logprob_b=pl.Series([totals[i, "b"] for i in rows], dtype=pl.Float64),
         n_tokens_a=pl.Series([len(filled[i, "a"].positions) for i in rows], dtype=pl.Int64),
@@ -208,6 +214,7 @@ def score_probes(
         "model_kind",
         "scoring_method",
         "normalisation",
+        "precision",
         "logprob_a",
         "logprob_b",
         "score",
@@ -239,6 +246,8 @@ def score_model(
     source: str, probes: pl.DataFrame, settings: Scoring, *, model_name: str, run: str = "base", device: str = "auto"
 ) -> pl.DataFrame:
     """Score ``probes`` under the masked or causal LM at ``source`` (hub name or local directory)."""
+    device = resolve_device(device)
+    precisions.check(settings.precision, device)
     model, tokenizer = load_model(source, device)
     return score_probes(
         model,
@@ -250,4 +259,5 @@ def score_model(
         normalisation=settings.normalisation,
         batch_size=settings.batch_size,
         max_length=settings.max_length,
+        precision=settings.precision,
     )
