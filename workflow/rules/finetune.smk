@@ -1,7 +1,9 @@
 rule finetune:
-    """Continued masked-LM training of one model on one run's examples; keeps checkpoints for TRAK.
+    """Continued masked-LM training of one model on one run's examples, in finetuning.precision;
+    keeps checkpoints (weights only) for TRAK.
 
-    Checkpoints live in results/work/ until the run ends, so a killed job resumes from them.
+    Checkpoints live in results/work/ until the run ends, so a killed job resumes from the newest
+    (the only one that keeps its optimiser state); disk.json records their bytes.
     """
     input:
         train="results/data/{dataset}/{ftlang}/n{size}.parquet",
