@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace import alignment, attribution_summary, claims, data, hofstede, key, lds, parallel, shifts, significance, survey
+from valuetrace import alignment, attribution_summary, claims, data, finetune, hofstede, key, lds, parallel, shifts, significance, survey
 from valuetrace.grid import Run
 from valuetrace.probes import choice
 from valuetrace.settings import Alignment, LdsSubsets, LdsSummary, Significance
@@ -36,7 +36,7 @@ def synthetic_scores(probes: pl.DataFrame, model: str, run: str, seed: int) -> p
     logprob_b = -rng.uniform(0.1, 8, probes.height)
     return probes.select("probe_set", "probe_lang", "probe_id", "question_id").with_columns(
         model=pl.lit(model), run=pl.lit(run), model_kind=pl.lit("masked"), scoring_method=pl.lit("joint"),
-        normalisation=pl.lit("none"), calibration=pl.lit("none"),
+        normalisation=pl.lit("none"), calibration=pl.lit("none"), precision=pl.lit("fp32"),
         logprob_a=pl.Series(logprob_a), logprob_b=pl.Series(logprob_b),
         raw_score=pl.Series(logprob_a - logprob_b), score=pl.Series(logprob_a - logprob_b), n_tokens_a=pl.lit(1, pl.Int64), n_tokens_b=pl.lit(1, pl.Int64),
         unknown_token=pl.lit(False), truncated=pl.lit(False),
@@ -131,6 +131,18 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
         lds_tables.append(lds.table(run, picked, {"trak": trak, **baselines}, measured, masks, subsets.alpha))
     lds_table = pl.concat(lds_tables)
 
+    # Run directories as fine-tuning leaves them: one recorded its disk use, one did not (older).
+    run_dirs = []
+    for index, run in enumerate(RUNS[:2]):
+        run_dir = root / "finetuned" / run.model / run.name
+        for part in ("model", "checkpoints/step-1", "checkpoints/step-2"):
+            (run_dir / part).mkdir(parents=True)
+            (run_dir / part / "model.safetensors").write_bytes(bytes(100))
+        if index == 0:
+            record = {"written": {"checkpoint-1": 300, "checkpoint-2": 300}, "work_peak_bytes": 600}
+            (run_dir / finetune.DISK_FILE).write_text(json.dumps(finetune.run_disk(run_dir, record)))
+        run_dirs.append(run_dir)
+
     tables = {
         "probes": probes,
         "base_scores": base["m1"],
@@ -143,6 +155,7 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
             [data.prepare(pl.DataFrame({"item_id": ids, "text": ids}), "bible", lang, 0) for lang, ids in (("en", ["1", "2", "3"]), ("de", ["1", "3"]))],
             "bible",
         )[1],
+        "run_disk": finetune.disk_table(run_dirs),
         "shifts": significance.annotate_shifts(probe_shifts, tests, CONTROL),
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),

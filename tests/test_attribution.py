@@ -18,7 +18,7 @@ TRAK = Trak(
     checkpoints=2, proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
     mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
 )  # fmt: skip
-SCORING = Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64)
+SCORING = Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32")
 
 
 @pytest.mark.parametrize("architecture", ["bert", "xlm-roberta", *CAUSAL_ARCHITECTURES])

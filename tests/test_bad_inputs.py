@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 import pyreadstat
 import pytest
+import torch
 import yaml
 
 from conftest import KEY, PROBES_DIR, compiled_probes
@@ -137,6 +138,7 @@ CONFIG_CASES = {
     "unknown nested key": (_set("finetuning.epoch", 2), ["config key 'finetuning'", "unknown key 'epoch'"]),
     "wrong type": (_set("finetuning.epochs", "two"), ["config key 'finetuning.epochs'", "'two' is not of type"]),
     "out of range": (_set("finetuning.checkpoints", 0), ["config key 'finetuning.checkpoints'", "minimum"]),
+    "unknown precision": (_set("finetuning.precision", "fp8"), ["config key 'finetuning.precision'", "'fp8' is not one of"]),
     "unknown scoring method": (_set("scoring.method", "pppl"), ["config key 'scoring.method'", "'pppl'"]),
     "required key missing": (_delete("languages"), ["'languages' is a required property"]),
     "language without country": (_add_language("fr", None), ["'countries'", "['fr']"]),
@@ -576,7 +578,7 @@ def validate_dataset(spec: dict) -> dict:
 # --- Models ----------------------------------------------------------------------------
 
 
-def score_run(tmp_path: Path, model_dir: Path, method: str = "pll"):
+def score_run(tmp_path: Path, model_dir: Path, method: str = "pll", precision: str = "fp32"):
     probes_table = tmp_path / "probes.parquet"
     compiled_probes(("en",)).write_parquet(probes_table)
     out = tmp_path / "scores.parquet"
@@ -584,7 +586,7 @@ def score_run(tmp_path: Path, model_dir: Path, method: str = "pll"):
         "score_probes", tmp_path / "score.log",
         input={"probes": probes_table, "model": [str(model_dir)]},
         output=[out],
-        params={"source": str(model_dir), "scoring": Scoring(method=method, normalisation="none", calibration="none", batch_size=8, max_length=64).params()},
+        params={"source": str(model_dir), "scoring": Scoring(method=method, normalisation="none", calibration="none", batch_size=8, max_length=64, precision=precision).params()},
         wildcards={"model": "tiny", "run": "base"},
     )  # fmt: skip
     return result, out
@@ -639,6 +641,14 @@ def test_pll_scoring_of_a_causal_model_fails_its_job_naming_the_model(tmp_path, 
     result, out = score_run(tmp_path, tiny_model_dirs["gpt2"])
     assert result.status == 2
     assert_one_clean_message(result.log, "config key 'scoring.method'", "pll", "tiny (GPT2LMHeadModel) is a causal LM", "joint")
+    assert not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the job runs on the GPU here, which runs fp16")
+def test_fp16_scoring_without_a_gpu_fails_its_job_naming_the_key(tmp_path, tiny_model_dirs):
+    result, out = score_run(tmp_path, tiny_model_dirs["bert"], method="joint", precision="fp16")
+    assert result.status == 2
+    assert_one_clean_message(result.log, "config key 'finetuning.precision'", "fp16", "CUDA GPU", "bf16")
     assert not out.exists()
 
 

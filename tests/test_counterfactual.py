@@ -53,11 +53,11 @@ def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_di
         model, tokenizer, probes, model_name="m", method="joint", normalisation="none", batch_size=1, max_length=64, calibration="none"
     )
     top = top_table(probe, ["src/en/0", "src/en/1"], 2.0)
-    training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=0)
+    training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     row = counterfactual.retrain(
         Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs[architecture]), train_path=train, top=top, probes=probes,
         base_scores=base_scores, target=1, removal="top", draw=0, counterfactual=Counterfactual(k=2, seed=0),
-        training=training, scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=1, max_length=64), device="cpu",
+        training=training, scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=1, max_length=64, precision="fp32"), device="cpu",
     )  # fmt: skip
     check_table(row, "counterfactual")
     shift_after = row["shift_after_removal"][0]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from valuetrace.finetune import finetune, schedule
+from valuetrace.finetune import CHECKPOINT_FILES, DISK_FILE, TRAINER_STATE, directory_bytes, finetune, schedule
 from valuetrace.models import load_model
 from valuetrace.settings import Training
 
@@ -30,20 +32,75 @@ def test_schedule_spreads_checkpoints_over_the_run():
 
 def test_finetune_saves_model_checkpoints_and_log(tmp_path, tiny_model_dirs):
     out, work = tmp_path / "run", tmp_path / "work"
-    training = Training(epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=0)
+    training = Training(epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     finetune(str(tiny_model_dirs["bert"]), training_file(tmp_path, 24), out, work, training)
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-12", "step-4", "step-8"]
-    assert (out / "checkpoints/step-4/model.safetensors").exists()
+    # Checkpoints for attribution hold weights and config only.
+    assert all(sorted(p.name for p in step.iterdir()) == sorted(CHECKPOINT_FILES) for step in (out / "checkpoints").iterdir())
     load_model(str(out / "model"))
     assert json.loads((out / "training_log.json").read_text())[-1]["step"] == 12
     assert not work.exists()
     assert not list(tmp_path.glob(".run.partial"))
 
+    # The last checkpoint is the final model: one file on disk.
+    weights = (out / "model/model.safetensors").stat().st_size
+    assert (out / "checkpoints/step-12/model.safetensors").samefile(out / "model/model.safetensors")
+    disk = json.loads((out / DISK_FILE).read_text())
+    config = (out / "checkpoints/step-4/config.json").stat().st_size
+    assert disk["checkpoints"] == 3
+    assert disk["checkpoint_bytes_kept"] == 2 * weights + 3 * config
+    assert disk["model_bytes"] == directory_bytes(out / "model") and disk["run_bytes"] > disk["model_bytes"]
+    # As written, each checkpoint also held optimiser (twice the weights in Adam's moments), scheduler and RNG state.
+    assert disk["checkpoint_bytes_written"] > 3 * 3 * weights
+    # While training, the work directory held at most the newest two whole and the older one slimmed.
+    assert 2 * 3 * weights < disk["work_peak_bytes"] < disk["checkpoint_bytes_written"]
+
+
+def test_older_checkpoints_are_slimmed_while_training_and_a_cut_off_one_is_dropped(tmp_path, tiny_model_dirs, monkeypatch, caplog):
+    from valuetrace import training as training_module
+
+    class Interrupted(RuntimeError):
+        pass
+
+    class CrashingTrainer(training_module.Trainer):
+        def training_step(self, *args, **kwargs):
+            if self.state.global_step == 9:
+                raise Interrupted("killed at step 9")
+            return super().training_step(*args, **kwargs)
+
+    train = training_file(tmp_path, 24)
+    training = Training(epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
+    base = str(tiny_model_dirs["bert"])
+    finetune(base, train, tmp_path / "straight", tmp_path / "work-straight", training)
+
+    work = tmp_path / "work"
+    with monkeypatch.context() as patch:
+        patch.setattr(training_module, "Trainer", CrashingTrainer)
+        with pytest.raises(Interrupted):
+            finetune(base, train, tmp_path / "run", work, training)
+    # Steps 4 and 8 saved: the older one is slimmed, the newest keeps what resuming needs.
+    assert sorted(p.name for p in (work / "checkpoint-4").iterdir()) == sorted(CHECKPOINT_FILES)
+    assert {"optimizer.pt", "scheduler.pt", TRAINER_STATE} <= {p.name for p in (work / "checkpoint-8").iterdir()}
+    # A checkpoint cut off while being saved (the job killed mid-save) has no trainer state.
+    (work / "checkpoint-12").mkdir()
+    shutil.copy2(work / "checkpoint-8" / "model.safetensors", work / "checkpoint-12" / "model.safetensors")
+
+    with caplog.at_level("INFO", logger="valuetrace.finetune"):
+        finetune(base, train, tmp_path / "run", work, training)
+    assert "checkpoint-12 was cut off while it was being saved" in caplog.text
+    assert "resuming from checkpoint-8" in caplog.text
+    for part in ("model", "checkpoints/step-4", "checkpoints/step-8", "checkpoints/step-12"):
+        assert filecmp.cmp(tmp_path / "straight" / part / "model.safetensors", tmp_path / "run" / part / "model.safetensors", shallow=False), part
+    # Both attempts' checkpoints are counted as written.
+    straight = json.loads((tmp_path / "straight" / DISK_FILE).read_text())
+    resumed = json.loads((tmp_path / "run" / DISK_FILE).read_text())
+    assert resumed["checkpoint_bytes_written"] == straight["checkpoint_bytes_written"]
+
 
 @pytest.mark.slow
 def test_killed_finetune_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dirs):
     out, work = tmp_path / "run", tmp_path / "work"
-    training = Training(epochs=1, batch_size=1, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=4, seed=0)
+    training = Training(epochs=1, batch_size=1, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=4, precision="fp32", seed=0)
     call = (
         "import logging; from pathlib import Path; from valuetrace.finetune import finetune; "
         "from valuetrace.settings import Training; logging.basicConfig(level=logging.INFO); "
@@ -84,7 +141,7 @@ def test_a_second_attempt_waits_for_the_first_and_keeps_its_finished_run(tmp_pat
     second = threading.Thread(
         target=finetune,
         args=(str(tiny_model_dirs["bert"]), training_file(tmp_path, 4), out_dir, work_dir, Training(
-            batch_size=2, epochs=1, learning_rate=1e-3, max_length=32, mlm_probability=0.15, seed=0, checkpoints=1
+            batch_size=2, epochs=1, learning_rate=1e-3, max_length=32, mlm_probability=0.15, seed=0, checkpoints=1, precision="fp32"
         )),
     )  # fmt: skip
     with caplog.at_level("INFO", logger="valuetrace.finetune"):

@@ -114,12 +114,12 @@ def test_run_lds_measures_trak_and_every_baseline_on_the_run_language_probes(tin
 def test_retrain_subset_trains_on_the_subset_and_scores_every_probe(tmp_path, tiny_model_dirs, shipped_probes, caplog):
     _, train = fake_run(tmp_path, tiny_model_dirs["bert"], TEXTS)
     probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(3)
-    training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=0)
+    training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     with caplog.at_level("INFO"):
         scores = lds.retrain_subset(
             RUN, 2, base=str(tiny_model_dirs["bert"]), train_path=train, probes=probes,
             subsets=LdsSubsets(alpha=0.5, seed=0), training=training,
-            scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64), device="cpu",
+            scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32"), device="cpu",
         )  # fmt: skip
     check_table(scores, "scores")
     assert scores.height == 3 and set(scores["run"]) == {"planted/en/n12_s0/subset2"}

@@ -120,7 +120,7 @@ def profile_for_test_node(directory: Path) -> Path:
 
 
 def tiny_grid_config(tmp_path: Path, bert_dir: Path) -> Path:
-    """small_config cut to 45 SLURM jobs: only the local BERT, fine-tuned on each source in Korean.
+    """small_config cut to 48 SLURM jobs: only the local BERT, fine-tuned on each source in Korean.
 
     Every job costs a few seconds of start-up on top of its work, and the test node has two
     CPUs, so the number of jobs sets the test's duration. Attribution is left out (17 more

@@ -35,7 +35,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(tmp_path, tiny_mo
     train = tmp_path / "train.parquet"
     pl.DataFrame({"text": [f"Family is important in my life. Sentence {i} of {i % 5}." for i in range(24)]}).write_parquet(train)
     # 24 examples in batches of 4 for 3 epochs: 18 steps, a checkpoint every 6.
-    settings = Training(epochs=3, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, seed=3)
+    settings = Training(epochs=3, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=3)
     base = str(tiny_model_dirs[architecture])
     finetune(base, train, tmp_path / "straight", tmp_path / "work-straight", settings)
 

@@ -284,6 +284,7 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "parallel_items": 1,
         "subsample": 6 * 13 * 2 + 2,
         "finetune": 948,
+        "run_disk": 1,  # the disk every run takes
         "score_probes": 950,
         "alignment": 1,
         "shifts": 1,
@@ -303,10 +304,11 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         "counterfactual": 1,
         **{f"figure_{name}": 1 for name in ATTRIBUTION_FIGURES},
         **{f"report_table_{name}": 1 for name in ("probes", "human_values", "survey_coverage", "alignment", "probe_alignment", "paper_subset",
-                                                  "parallel_items", *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices", "hofstede_alignment")},
+                                                  "parallel_items", "run_disk", *SHIFT_TABLES, *ATTRIBUTION_TABLES, "hofstede_indices",
+                                                  "hofstede_alignment")},
         "all": 1,
     }
-    assert sum(job_counts(plan.stdout).values()) == 3928
+    assert sum(job_counts(plan.stdout).values()) == 3930
     # Models by hub name are loaded from the name: nothing is built here (no build_model job).
 
 

@@ -1,7 +1,9 @@
 rule finetune:
-    """Continued masked-LM training of one model on one run's examples; keeps checkpoints for TRAK.
+    """Continued masked-LM training of one model on one run's examples, in finetuning.precision;
+    keeps checkpoints (weights only) for TRAK.
 
-    Checkpoints live in results/work/ until the run ends, so a killed job resumes from them.
+    Checkpoints live in results/work/ until the run ends, so a killed job resumes from the newest
+    (the only one that keeps its optimiser state); disk.json records their bytes.
     """
     input:
         train="results/data/{dataset}/{ftlang}/n{size}.parquet",
@@ -20,3 +22,19 @@ rule finetune:
         training=training,
     script:
         "../scripts/finetune.py"
+
+
+rule run_disk:
+    """The disk every run's checkpoints and model take, as written and as kept, in one table."""
+    input:
+        PLAN.finetuned(),
+    output:
+        "results/tables/run_disk.parquet",
+    log:
+        "results/logs/run_disk.log",
+    benchmark:
+        "results/benchmarks/run_disk.tsv"
+    conda:
+        "../../envs/valuetrace.yaml"
+    script:
+        "../scripts/run_disk.py"

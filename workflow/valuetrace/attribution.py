@@ -95,6 +95,12 @@ def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) ->
         projector_seed=settings.projector_seed,
         grad_wrt=names,
         lambda_reg=settings.lambda_reg,
+        # Half precision is trak's default, made explicit: projected gradients, features and target
+        # gradients are stored as float16 (half the disk and memory of float32) and multiplied in
+        # it; X^T X is summed in float16 and inverted in float32. Per-example gradients are
+        # computed in the model's float32 and projected in float32 by the CPU projector above,
+        # in float16 by trak's CUDA projector.
+        use_half_precision=True,
         logging_level=logging.WARNING,
     )
 

@@ -17,6 +17,7 @@ from valuetrace.probes import PROBE_SETS
 from valuetrace.settings import schema, schema_default
 
 PROBE_FORMATS = schema()["properties"]["probes"]["properties"]["format"]["enum"]
+PRECISIONS = schema()["properties"]["finetuning"]["properties"]["precision"]["enum"]
 
 
 def _probes_check(args) -> int:
@@ -48,7 +49,7 @@ def _score(args) -> int:
 
     settings = Scoring(
         method=args.method, normalisation=args.normalisation, calibration=args.calibration,
-        batch_size=args.batch_size, max_length=args.max_length,
+        batch_size=args.batch_size, max_length=args.max_length, precision=args.precision,
     )  # fmt: skip
     scores = scoring.score_model(
         args.model, pl.read_parquet(args.probes), settings, model_name=args.model_name, run=args.run, device=args.device
@@ -112,6 +113,10 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int, default=schema_default("scoring", "batch_size"))
     score.add_argument("--max-length", type=int, default=schema_default("scoring", "max_length"))
     score.add_argument("--calibration", choices=CALIBRATIONS, default=schema_default("scoring", "calibration"))
+    score.add_argument(
+        "--precision", choices=PRECISIONS, default=schema_default("finetuning", "precision"),
+        help="of the forward passes: fp32, or bf16/fp16 mixed precision (fp16 needs a CUDA GPU)",
+    )  # fmt: skip
     score.add_argument("--device", default="auto", help="cuda, cpu, ... (default: cuda when torch sees one)")
     score.add_argument("--out", required=True)
     score.set_defaults(handler=_score)

@@ -2,10 +2,15 @@
 
 The Trainer writes its checkpoints (weights, optimiser, scheduler and RNG state) to a work
 directory outside the run's output, so a job killed mid-run and started again, even after
-Snakemake has removed the incomplete output, resumes from the newest one. When training
-ends, the output directory receives the final model (``model/``), the weights of the
-intermediate checkpoints for attribution (``checkpoints/step-N/``), the training log and
-``run.json`` (the schedule and how many checkpoints it saves).
+Snakemake has removed the incomplete output, resumes from the newest one. Only the newest is
+needed for that: once a checkpoint is saved, every older one is slimmed to what attribution
+loads, its weights and config (:class:`SlimCheckpoints`). A checkpoint cut off while it was
+being saved (the job killed mid-save) is removed when the run resumes, and training goes on from
+the one before it. When training ends, the output directory receives the final model
+(``model/``), the weights of the intermediate checkpoints for attribution
+(``checkpoints/step-N/``; the last one is a hard link to the final model's weights when they are
+the same bytes), the training log, ``run.json`` (the schedule and how many checkpoints it saves)
+and ``disk.json`` (bytes the checkpoints took as written and as kept: table ``run_disk``).
 
 A job keeps running when the Snakemake that started it is killed. Its rerun must not train
 beside it in the same work directory, so a run holds an exclusive lock (``<work dir>.lock``,
@@ -16,6 +21,7 @@ keeps its output, or resumes from its checkpoints if it died.
 from __future__ import annotations
 
 import fcntl
+import filecmp
 import json
 import logging
 import math
@@ -25,17 +31,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
+from transformers import TrainerCallback
 
+from valuetrace import precision
 from valuetrace.errors import InputError
-from valuetrace.models import load_model
+from valuetrace.models import load_model, resolve_device
 from valuetrace.settings import Training
-from valuetrace.tables import atomic_directory
+from valuetrace.tables import atomic_directory, atomic_path
 from valuetrace.training import train_language_model
 
 log = logging.getLogger(__name__)
 
+# What attribution loads from a checkpoint (the tokenizer is the run's model's).
 CHECKPOINT_FILES = ("config.json", "model.safetensors")
+# The Trainer writes its state last: a checkpoint without it was cut off while being saved.
+TRAINER_STATE = "trainer_state.json"
 RUN_FILE = "run.json"
+DISK_FILE = "disk.json"
 
 
 @contextmanager
@@ -72,6 +84,72 @@ def schedule(n_examples: int, batch_size: int, epochs: int, checkpoints: int) ->
     return steps, max(1, steps // checkpoints)
 
 
+def directory_bytes(path: Path, seen: set | None = None) -> int:
+    """Bytes of the files under ``path``, a file linked twice counted once (as ``du`` does);
+    ``seen``: files counted already (device and inode), updated."""
+    seen, total = set() if seen is None else seen, 0
+    for entry in path.rglob("*"):
+        if entry.is_file() and not entry.is_symlink():
+            status = entry.stat()
+            if (status.st_dev, status.st_ino) not in seen:
+                seen.add((status.st_dev, status.st_ino))
+                total += status.st_size
+    return total
+
+
+def saved_checkpoints(work_dir: Path) -> list[Path]:
+    """The Trainer's checkpoints in ``work_dir``, oldest first."""
+    return sorted(work_dir.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+
+
+def slim(checkpoint: Path) -> None:
+    """Reduce a checkpoint to what attribution loads: no optimiser, scheduler, RNG or trainer state."""
+    for entry in checkpoint.iterdir():
+        if entry.name not in CHECKPOINT_FILES:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def _disk_record(work_dir: Path) -> dict:
+    path = work_dir / DISK_FILE
+    return json.loads(path.read_text()) if path.exists() else {"written": {}, "work_peak_bytes": 0}
+
+
+class SlimCheckpoints(TrainerCallback):
+    """Once the Trainer has saved a checkpoint: record its bytes and slim every older one.
+
+    Resuming needs the newest checkpoint only; the older ones serve attribution, which reads
+    their weights. The bytes of each checkpoint as written, and the most the work directory held
+    (just after a save, when the checkpoint before it is still whole), are kept in the work
+    directory's ``disk.json``, to which a resumed attempt adds.
+    """
+
+    def __init__(self, work_dir: Path):
+        self.work_dir = work_dir
+
+    def on_save(self, args, state, control, **kwargs):
+        newest = self.work_dir / f"checkpoint-{state.global_step}"
+        record = _disk_record(self.work_dir)
+        record["written"][newest.name] = directory_bytes(newest)
+        record["work_peak_bytes"] = max(record["work_peak_bytes"], directory_bytes(self.work_dir))
+        with atomic_path(self.work_dir / DISK_FILE) as tmp:
+            tmp.write_text(json.dumps(record, indent=1))
+        for older in saved_checkpoints(self.work_dir):
+            if older != newest:
+                slim(older)
+
+
+def drop_unfinished_checkpoints(work_dir: Path) -> Path | None:
+    """Remove the checkpoints saved after the newest whole one (cut off mid-save); return that one."""
+    saved = saved_checkpoints(work_dir)
+    whole = [checkpoint for checkpoint in saved if (checkpoint / TRAINER_STATE).exists()]
+    newest = whole[-1] if whole else None
+    for checkpoint in saved:
+        if newest is None or int(checkpoint.name.split("-")[1]) > int(newest.name.split("-")[1]):
+            log.warning("%s was cut off while it was being saved; removed it", checkpoint.name)
+            shutil.rmtree(checkpoint)
+    return newest
+
+
 def finetune(
     base: str,
     train_path: Path,
@@ -98,12 +176,14 @@ def finetune(
 
 
 def _train(base, texts, out_dir, work_dir, training: Training, device: str, schedule_size: int | None) -> None:
+    device = resolve_device(device)
+    precision.check(training.precision, device)
     model, tokenizer = load_model(base, device)
     steps, save_steps = schedule(schedule_size or len(texts), training.batch_size, training.epochs, training.checkpoints)
-    resuming = sorted(work_dir.glob("checkpoint-*"))
+    resuming = drop_unfinished_checkpoints(work_dir) if work_dir.exists() else None
     if resuming:
-        log.info("resuming from %s", resuming[-1].name)
-    log.info("%d examples, %d steps, checkpoint every %d steps", len(texts), steps, save_steps)
+        log.info("resuming from %s", resuming.name)
+    log.info("%d examples, %d steps, checkpoint every %d steps, %s", len(texts), steps, save_steps, training.precision)
     trainer = train_language_model(
         model,
         tokenizer,
@@ -117,18 +197,71 @@ def _train(base, texts, out_dir, work_dir, training: Training, device: str, sche
         mlm_probability=training.mlm_probability,
         save_steps=save_steps,
         resume=True,
+        precision=training.precision,
+        callbacks=[SlimCheckpoints(work_dir)],
     )
     with atomic_directory(out_dir) as partial:
         model.save_pretrained(partial / "model")
         tokenizer.save_pretrained(partial / "model")
-        for checkpoint in sorted(work_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+        weights = partial / "model" / "model.safetensors"
+        for checkpoint in saved_checkpoints(work_dir):
             target = partial / "checkpoints" / f"step-{checkpoint.name.split('-')[1]}"
             target.mkdir(parents=True)
             for name in CHECKPOINT_FILES:
-                shutil.copy2(checkpoint / name, target / name)
+                if name == weights.name and filecmp.cmp(checkpoint / name, weights, shallow=False):
+                    # The checkpoint of the last step holds the final weights: one file on disk.
+                    os.link(weights, target / name)
+                else:
+                    shutil.copy2(checkpoint / name, target / name)
         (partial / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
         run = {"examples": len(texts), "steps": steps, "save_steps": save_steps,
-               "checkpoints": planned_checkpoints(steps, save_steps)}  # fmt: skip
+               "checkpoints": planned_checkpoints(steps, save_steps), "precision": training.precision}  # fmt: skip
         (partial / RUN_FILE).write_text(json.dumps(run, indent=1))
+        (partial / DISK_FILE).write_text(json.dumps(run_disk(partial, _disk_record(work_dir)), indent=1))
     # The work directory only serves resumption; the finished run no longer needs it.
     shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def run_disk(run_dir: Path, record: dict | None) -> dict:
+    """Bytes a finished run takes: its checkpoints as the Trainer wrote them (weights, optimiser,
+    scheduler and RNG state; None where not recorded), as kept for attribution (beyond the final
+    model), the final model, the whole run, and the most its work directory held while it trained."""
+    seen: set = set()
+    model_bytes = directory_bytes(run_dir / "model", seen)
+    return {
+        "checkpoints": len(list((run_dir / "checkpoints").glob("step-*"))),
+        "checkpoint_bytes_written": sum(record["written"].values()) if record else None,
+        "checkpoint_bytes_kept": directory_bytes(run_dir / "checkpoints", seen),
+        "model_bytes": model_bytes,
+        "run_bytes": directory_bytes(run_dir),
+        "work_peak_bytes": record["work_peak_bytes"] if record else None,
+    }
+
+
+DISK_COLUMNS = {
+    "checkpoints": pl.Int64,
+    "checkpoint_bytes_written": pl.Int64,
+    "checkpoint_bytes_kept": pl.Int64,
+    "model_bytes": pl.Int64,
+    "run_bytes": pl.Int64,
+    "work_peak_bytes": pl.Int64,
+}
+
+
+def disk_table(run_dirs: list[Path]) -> pl.DataFrame:
+    """One row per finished run (``results/finetuned/{model}/{run}``): the bytes of its ``disk.json``.
+
+    A run finished before runs recorded their disk use is measured now; what only its
+    training could record (the checkpoints as written, the work directory's peak) is null."""
+    from valuetrace.grid import Run
+
+    rows = []
+    for run_dir in run_dirs:
+        run_dir = Path(run_dir)
+        run = Run.parse(run_dir.parts[-4], "/".join(run_dir.parts[-3:]))
+        disk = run_dir / DISK_FILE
+        values = json.loads(disk.read_text()) if disk.exists() else run_disk(run_dir, None)
+        rows.append({**run.columns(), "run": run.name, **{column: values[column] for column in DISK_COLUMNS}})
+    schema = {"model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64,
+              "run": pl.String, **DISK_COLUMNS}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)

@@ -79,6 +79,10 @@ class Plan:
         """The item counts of each parallel source, gathered into the table parallel_items."""
         return [f"results/tables/parallel/{name}.parquet" for name in self.parallel]
 
+    def finetuned(self) -> list[str]:
+        """The output directory of every fine-tuning run."""
+        return [f"results/finetuned/{run.model}/{run.name}" for run in self.runs]
+
     def scores(self, model: str) -> list[str]:
         """Score tables of a model: its base model and every run of it."""
         return [f"results/scores/{model}/{BASE}.parquet"] + [

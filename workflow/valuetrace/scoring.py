@@ -22,11 +22,11 @@ import torch
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from valuetrace import methods
+from valuetrace import methods, precision as precisions
 from valuetrace.calibration import calibrate, combine
 from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
-from valuetrace.models import load_model
+from valuetrace.models import load_model, resolve_device
 from valuetrace.probes import MASK, choice
 from valuetrace.settings import Scoring
 
@@ -125,8 +125,10 @@ def log_probabilities(
     tokenizer: PreTrainedTokenizerBase,
     needed: list[Readout],
     batch_size: int,
+    precision: str = "fp32",
 ) -> list[float]:
-    """log P(target at position | input) for every readout, one pass per distinct input (unweighted)."""
+    """log P(target at position | input) for every readout, one pass per distinct input (unweighted);
+    the forward passes in ``precision`` (``valuetrace.precision``), the log-softmax in fp32."""
     forward_kwargs = dict(kind_of_config(model.config, model.name_or_path).forward_kwargs)
     wanted: dict[tuple[int, ...], list[int]] = {}
     for index, readout in enumerate(needed):
@@ -142,7 +144,8 @@ def log_probabilities(
         padded = tokenizer.pad(
             {"input_ids": [list(ids) for ids in batch]}, padding_side="right", return_tensors="pt"
         ).to(device)
-        logits = model(**padded, **forward_kwargs).logits
+        with precisions.autocast(precision, device):
+            logits = model(**padded, **forward_kwargs).logits
         rows, positions, targets, slots = [], [], [], []
         for row, ids in enumerate(batch):
             for index in wanted[ids]:
@@ -171,11 +174,13 @@ def score_probes(
     calibration: str = "none",
     run: str = "base",
     only: list[int] | None = None,
+    precision: str = "fp32",
 ) -> pl.DataFrame:
     """One row per probe: log P(A), log P(B) (normalised), their difference (``raw_score``), the
     calibrated ``score`` (valuetrace.calibration) and the model's choice.
 
-    ``run`` names the fine-tuning run the model comes from (``base`` for the model as given).
+    ``run`` names the fine-tuning run the model comes from (``base`` for the model as given);
+    ``precision``: that of the forward passes (``finetuning.precision``).
     ``only``: score just these rows of ``probes`` (the others still define their calibration).
     """
     kind = kind_of_config(model.config, model_name)
@@ -184,7 +189,7 @@ def score_probes(
     chosen = list(range(probes.height)) if only is None else only
     rows = calibrated.rows_for(chosen)
     needed, filled = readouts(tokenizer, calibrated.raw[rows], method, max_length, kind, normalisation, described)
-    values = log_probabilities(model, tokenizer, needed, batch_size)
+    values = log_probabilities(model, tokenizer, needed, batch_size, precision)
     totals: dict[tuple[int, str], float] = {}
     for readout, value in zip(needed, values):
         key = (rows[readout.probe], readout.option)
@@ -207,6 +212,7 @@ def score_probes(
         n_tokens_b=pl.Series([len(filled[i, "b"].positions) for i in chosen], dtype=pl.Int64),
         unknown_token=pl.Series([filled[i, "a"].unknown or filled[i, "b"].unknown for i in chosen], dtype=pl.Boolean),
         truncated=pl.Series([filled[i, "a"].truncated or filled[i, "b"].truncated for i in chosen], dtype=pl.Boolean),
+        precision=pl.lit(precision),
     )
     _warn_about_flags(scored, model_name, max_length)
     return scored.with_columns(choice=choice(pl.col("score"))).select(
@@ -220,6 +226,7 @@ def score_probes(
         "scoring_method",
         "normalisation",
         "calibration",
+        "precision",
         "logprob_a",
         "logprob_b",
         "raw_score",
@@ -260,6 +267,8 @@ def score_model(
 ) -> pl.DataFrame:
     """Score ``probes`` (or the rows ``only``) under the masked or causal LM at ``source`` (hub
     name or local directory)."""
+    device = resolve_device(device)
+    precisions.check(settings.precision, device)
     model, tokenizer = load_model(source, device)
     return score_probes(
         model,
@@ -273,4 +282,5 @@ def score_model(
         max_length=settings.max_length,
         calibration=settings.calibration,
         only=only,
+        precision=settings.precision,
     )

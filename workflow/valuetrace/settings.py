@@ -184,17 +184,27 @@ class PretrainingCorpus(Settings):
     seed: int
 
 
+def precision(config: dict) -> str:
+    """``finetuning.precision``: the numeric precision of training and of scoring every model
+    (its schema default where the config fine-tunes nothing)."""
+    finetuning = config.get("finetuning")
+    return finetuning["precision"] if finetuning else schema_default("finetuning", "precision")
+
+
 @dataclasses.dataclass(frozen=True)
 class Scoring(Settings):
-    """How probes are scored (``scoring``)."""
-
-    SECTION = ("scoring",)
+    """How probes are scored (``scoring``), in the precision of ``finetuning.precision``."""
 
     method: str
     normalisation: str
     batch_size: int
     max_length: int
     calibration: str
+    precision: str
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Scoring":
+        return cls._pick(config["scoring"], precision=precision(config))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,6 +250,7 @@ class Training(Settings):
     max_length: int
     mlm_probability: float
     checkpoints: int
+    precision: str
     seed: int
 
     @classmethod
@@ -377,7 +388,23 @@ def check_config(config: dict, base: Path) -> list[str]:
     warnings += check_datasets(config, base, question_ids)
     check_attribution(config)
     check_model_kinds(config, base)
-    return warnings
+    return warnings + check_precision(config)
+
+
+def check_precision(config: dict) -> list[str]:
+    """fp16 needs a CUDA GPU. The machine that plans the workflow need not have one (on a cluster
+    the jobs run on GPU nodes), so a planning machine without one gets a warning; a job that runs
+    without one stops naming the key (``valuetrace.precision.check``)."""
+    if precision(config) != "fp16":
+        return []
+    import torch
+
+    if torch.cuda.is_available():
+        return []
+    return [
+        "config key 'finetuning.precision': fp16 needs a CUDA GPU and torch sees none on this machine; "
+        "every fine-tuning and scoring job that runs here stops naming this key (bf16 runs on CPUs as well)"
+    ]
 
 
 def check_model_kinds(config: dict, base: Path) -> None:

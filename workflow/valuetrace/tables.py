@@ -46,6 +46,7 @@ TABLES = {
         Table("probe_alignment", "results/tables/probe_alignment.parquet", "probes", "probe_alignment"),
         Table("paper_subset", "results/tables/paper_subset.parquet", "probes", "paper_subset"),
         Table("parallel_items", "results/tables/parallel_items.parquet", "parallel", "parallel_items"),
+        Table("run_disk", "results/tables/run_disk.parquet", "runs", "run_disk"),
         Table("shifts", "results/tables/shifts.parquet", "runs", "shifts"),
         Table("run_shifts", "results/tables/run_shifts.parquet", "runs", "run_shifts"),
         Table("cross_language", "results/tables/cross_language.parquet", "runs", "cross_language"),

@@ -11,6 +11,7 @@ generator depends only on the batch number (the causal collator draws nothing at
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from transformers import (
 )
 
 from valuetrace.kinds import ModelKind, kind_of_config
+from valuetrace.precision import trainer_arguments
 
 
 @dataclass
@@ -98,12 +100,15 @@ def train_language_model(
     mlm_probability: float,
     save_steps: int | None = None,
     resume: bool = False,
+    precision: str = "fp32",
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> Trainer:
     """Train ``model`` in place for ``steps`` optimiser steps of its kind's loss on ``texts``
-    (``mlm_probability``: the share of tokens a masked LM's batches mask).
+    (``mlm_probability``: the share of tokens a masked LM's batches mask), in ``precision``
+    (``valuetrace.precision``: fp32, or bf16/fp16 mixed precision) on the model's device.
 
     With ``save_steps`` the Trainer keeps checkpoints in ``output_dir`` and, with
-    ``resume``, continues from the newest one.
+    ``resume``, continues from the newest one; ``callbacks`` are added to the Trainer's.
     """
     set_seed(seed)
     arguments = TrainingArguments(
@@ -121,15 +126,16 @@ def train_language_model(
         report_to="none",
         dataloader_num_workers=0,
         disable_tqdm=False,
+        **trainer_arguments(precision, str(model.device)),
     )
     kind = kind_of_config(model.config, model.name_or_path)
-    collator, callbacks = COLLATORS[kind.name](tokenizer, mlm_probability, seed)
+    collator, kind_callbacks = COLLATORS[kind.name](tokenizer, mlm_probability, seed)
     trainer = Trainer(
         model=model,
         args=arguments,
         train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind),
         data_collator=collator,
-        callbacks=callbacks,
+        callbacks=[*kind_callbacks, *callbacks],
     )
     checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if checkpoint else None)
