@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from valuetrace.kinds import KINDS
 from valuetrace import models, probes, scoring
 from valuetrace.corpus import balanced_probe_corpus
 
@@ -31,7 +32,7 @@ def main() -> None:
     model = models.tiny_model(
         "xlm-roberta", tokenizer, hidden_size=256, layers=4, heads=4, intermediate_size=512, max_length=64, seed=0
     ).eval()
-    needed, _ = scoring.readouts(tokenizer, table, "joint", 128)
+    needed, _ = scoring.readouts(tokenizer, table, "joint", 128, KINDS["masked"], "none")
 
     def shared():
         return scoring.log_probabilities(model, tokenizer, needed, batch_size=64)
@@ -49,8 +50,8 @@ def main() -> None:
         for _ in range(3):
             run()
         timings[name] = (time.perf_counter() - start) / 3
-    passes_shared = len({r.masked_input for r in needed})
-    passes_per_option = sum(len({r.masked_input for r in needed if r.option == o}) for o in ("a", "b"))
+    passes_shared = len({r.model_input for r in needed})
+    passes_per_option = sum(len({r.model_input for r in needed if r.option == o}) for o in ("a", "b"))
     print(f"probes: {table.height}, readouts: {len(needed)}")
     print(f"forward passes: shared {passes_shared}, per option {passes_per_option} (ratio {passes_per_option / passes_shared:.2f})")
     print(f"time: shared {timings['shared']:.3f}s, per option {timings['per_option']:.3f}s "

@@ -81,5 +81,5 @@ def test_bf16_scores_are_close_to_fp32_ones_and_say_so(tiny_model_dirs, shipped_
     error = (fp32["score"] - bf16["score"]).abs()
     assert 0 < error.max() < 0.1
     # fp32 scoring is what it was before the switch: no autocast at all.
-    settings_fp32 = Scoring(method="joint", normalisation="none", batch_size=32, max_length=64, precision="fp32")
+    settings_fp32 = Scoring(method="joint", normalisation="none", calibration="none", batch_size=32, max_length=64, precision="fp32")
     assert scoring.score_model(str(tiny_model_dirs["xlm-roberta"]), shipped_probes, settings_fp32, model_name="tiny", device="cpu").equals(fp32)
