@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from valuetrace.kinds import KINDS
 from valuetrace import models, probes, scoring
 from valuetrace.corpus import balanced_probe_corpus
+from valuetrace.kinds import KINDS
 
 REPO = Path(__file__).resolve().parent.parent
 
