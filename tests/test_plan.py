@@ -9,29 +9,32 @@ from valuetrace.plan import Plan
 def test_demo_plan_activates_every_stage_but_parallel():
     plan = Plan(validated())
     assert plan.stages == {"probes", "runs", "planted", "control", "multilingual", "attribution", "counterfactual", "lds", "hofstede"}  # no parallel source
-    # 2 models (a masked and a causal LM) x 2 datasets x (3 languages + multi) x 2 sizes x 2 seeds
-    assert len(plan.runs) == 2 * 32
+    # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 2 seeds
+    assert len(plan.runs) == 32
     assert plan.control == "neutral"
-    assert {(run.model, run.name) for run in plan.attributed_runs} == {
-        (model, f"planted/{lang}/n300_s0") for model in ("tiny-bert", "tiny-llama") for lang in ("en", "de", "ko", "multi")
-    }
-    assert len(plan.counterfactual_runs) == 2 * 3
+    assert {run.name for run in plan.attributed_runs} == {f"planted/{lang}/n300_s0" for lang in ("en", "de", "ko", "multi")}
+    assert len(plan.counterfactual_runs) == 3
+    # The causal LM fine-tuned too: twice the runs, each attributed and retrained.
+    both = Plan(validated(**{"finetuning.models": ["tiny-bert", "tiny-llama"]}))
+    assert len(both.runs) == 2 * 32 and len(both.attributed_runs) == 2 * 4 and len(both.counterfactual_runs) == 2 * 3
     assert plan.planted == {"planted": ["Q46", "Q49", "Q254"]}
-    assert len(plan.counterfactual_rows()) == 2 * 3 * (1 + 3)
+    assert len(plan.counterfactual_rows()) == 3 * (1 + 3)
     assert plan.run_languages("planted", "multi") == ["en", "de", "ko"] and plan.run_languages("planted", "de") == ["de"]
 
 
 def test_lds_plans_one_retraining_per_run_and_subset_when_asked_for_and_none_otherwise():
     plan = Plan(validated())
     assert [run.name for run in plan.lds_runs] == ["planted/en/n300_s0", "planted/de/n300_s0"]
-    assert {run.model for run in plan.lds_runs} == {"tiny-bert"}
     assert plan.lds_subsets("tiny-bert", "planted/en/n300_s0") == [
         f"results/lds/tiny-bert/planted/en/n300_s0/subset{subset}.parquet" for subset in range(8)
     ]
     assert plan.lds_tables() == [f"results/lds/tiny-bert/planted/{lang}/n300_s0/lds.parquet" for lang in ("en", "de")]
     assert {"results/report/lds.csv", "results/report/lds_summary.csv", "results/figures/lds.png"} <= set(plan.targets())
     # The selection narrows the attributed runs; without it every attributed run is retrained.
-    assert len(Plan(validated(**{"attribution.lds.finetune_languages": None, "attribution.lds.models": None})).lds_runs) == 2 * 4
+    assert len(Plan(validated(**{"attribution.lds.finetune_languages": None})).lds_runs) == 4
+    # A model selection narrows them too.
+    both = validated(**{"finetuning.models": ["tiny-bert", "tiny-llama"], "attribution.lds.models": ["tiny-llama"]})
+    assert {run.model for run in Plan(both).lds_runs} == {"tiny-llama"}
     off = Plan(validated(**{"attribution.lds": None}))
     assert "lds" not in off.stages and off.lds_runs == [] and off.lds_tables() == []
     assert not any("lds" in target for target in off.targets())
