@@ -42,7 +42,8 @@ def main() -> None:
     spec = config["datasets"]["planted"]
     train = generated_source(
         probes, REPO / spec["generate"]["text"] / "en.yaml", "en", sentences=EXAMPLES,
-        planted_questions=spec["planted_questions"], planted_fraction=spec["generate"]["planted_fraction"], seed=0,
+        planted_questions=spec["planted_questions"], planted_fraction=spec["generate"]["planted_fraction"],
+        planting=spec["generate"]["planting"], seed=0,
     ).with_columns(example_id=pl.format("planted/en/{}", pl.int_range(pl.len())), lang=pl.lit("en"))  # fmt: skip
     tokenizer = train_tokenizer(train["text"].to_list() + probes["sentence"].to_list(), build.architecture, build.vocab_size)
     tokenizer.model_max_length = build.max_length
