@@ -176,3 +176,20 @@ def test_probes_noisier_than_the_others_keep_the_stated_rate(monkeypatch):
         "neutral", {}, settings,
     )  # fmt: skip
     assert unscaled.group_by(significance.GROUP).agg(pl.col("seed_noise_sd").n_unique())["seed_noise_sd"].max() == 1
+
+
+def test_each_model_scales_its_probes_by_its_own_noise():
+    """Another model's runs, whose noisy probes are other ones, change nothing in a model's tests."""
+    rng = np.random.default_rng(8)
+    languages = [f"l{index}" for index in range(16)]  # enough degrees of freedom to scale probes
+    variance = np.linspace(0.4, 2.3, len(PROBES))
+    first = synthetic_shifts(rng, planted_shift=0.0, languages=languages, probe_noise=np.sqrt(variance))
+    other = synthetic_shifts(rng, planted_shift=0.0, languages=languages, probe_noise=np.sqrt(variance[::-1]))
+    alone = significance.shift_tests(first, "neutral", {}, SETTINGS)
+    together = significance.shift_tests(pl.concat([first, other.with_columns(model=pl.lit("m2"))]), "neutral", {}, SETTINGS)
+    assert together.filter(pl.col("model") == "m").equals(alone)
+    # Each model's own noise profile is found: m's noise grows along the probes, m2's falls.
+    noise = together.group_by("model", "probe_id").agg(pl.col("seed_noise_sd").mean())
+    for model, sign in (("m", 1), ("m2", -1)):
+        estimated = noise.filter(pl.col("model") == model).sort(pl.col("probe_id").str.slice(1).cast(pl.Int64))
+        assert sign * stats.spearmanr(estimated["seed_noise_sd"], variance).statistic > 0.8

@@ -106,7 +106,8 @@ MIN_WEIGHT_DEGREES = 50
 
 def probe_noise_weights(matrices: list[tuple[list[str], np.ndarray]]) -> dict[str, float]:
     """Each probe's seed-noise variance relative to the other probes of its configuration and
-    language, averaged over all of them (``matrices``: probe ids and their probes × seeds values).
+    language, averaged over all of them (``matrices``: probe ids and their probes × seeds values;
+    the caller passes one model's).
 
     Some probes are far noisier than others in every configuration and language (on the demo, the
     noisiest about six times the quietest, consistently across sizes and languages); pooling them
@@ -137,10 +138,16 @@ def _test_groups(frame: pl.DataFrame, value: str, test: str, settings: Significa
     for key, group in frame.group_by(GROUP, maintain_order=True):
         wide = group.pivot(on="seed", index=PROBE, values=value, sort_columns=True).drop_nulls().sort(PROBE)
         groups.append((key, wide, wide.drop(PROBE).to_numpy().astype(float)))
-    weights = probe_noise_weights([(wide["probe_id"].to_list(), values) for _, wide, values in groups])
+    # Per model: models differ in which probes are noisy, and a model's tests should not change
+    # when another model joins the grid.
+    model_at = GROUP.index("model")
+    weights = {
+        model: probe_noise_weights([(wide["probe_id"].to_list(), values) for key, wide, values in groups if key[model_at] == model])
+        for model in {key[model_at] for key, _, _ in groups}
+    }
     records = []
     for key, wide, values in groups:
-        scale = np.sqrt([weights.get(probe, 1.0) for probe in wide["probe_id"]])
+        scale = np.sqrt([weights[key[model_at]].get(probe, 1.0) for probe in wide["probe_id"]])
         rng = group_rng(settings.seed, test, key)
         result = seed_noise_test(values / scale[:, None], settings.resamples, settings.confidence_level, rng)
         records.append(
