@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from valuetrace import tables
 
@@ -28,6 +29,16 @@ def test_check_table_names_missing_columns_and_bad_values():
                           "model": ["m"], "dataset": ["d"], "finetune_lang": ["en"], "size": [1], "seed": [0]})  # fmt: skip
     with pytest.raises(ValueError, match="does not match"):
         tables.check_table(frame, "attribution_checks")  # a rank of 0
+
+
+def test_check_table_refuses_a_schema_it_cannot_check_column_by_column(tmp_path, monkeypatch):
+    for table in tables.TABLES.values():  # every shipped schema is column-wise
+        assert set(yaml.safe_load(tables.schema_path(table.schema).read_text())) <= tables.COLUMN_WISE_KEYWORDS
+    schema = tmp_path / "pairs.schema.yaml"
+    schema.write_text("type: object\nproperties: {a: {type: integer}}\nif: {properties: {a: {const: 1}}}\nthen: {required: [b]}\n")
+    monkeypatch.setattr(tables, "schema_path", lambda name: schema)
+    with pytest.raises(ValueError, match=r"\['if', 'then'\] would constrain rows across columns"):
+        tables.check_table(pl.DataFrame({"a": [1]}), "pairs")
 
 
 def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):

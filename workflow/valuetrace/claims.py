@@ -25,7 +25,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from valuetrace.alignment import bootstrap_interval
+from valuetrace.correlation import bootstrap_interval
 from valuetrace.grid import MULTILINGUAL
 from valuetrace.settings import Significance
 
