@@ -62,7 +62,7 @@ def test_older_checkpoints_are_slimmed_while_training_and_a_cut_off_one_is_dropp
     class Interrupted(RuntimeError):
         pass
 
-    class CrashingTrainer(training_module.Trainer):
+    class CrashingTrainer(training_module.MaskedPositionsTrainer):
         def training_step(self, *args, **kwargs):
             if self.state.global_step == 9:
                 raise Interrupted("killed at step 9")
@@ -75,7 +75,7 @@ def test_older_checkpoints_are_slimmed_while_training_and_a_cut_off_one_is_dropp
 
     work = tmp_path / "work"
     with monkeypatch.context() as patch:
-        patch.setattr(training_module, "Trainer", CrashingTrainer)
+        patch.setitem(training_module.TRAINERS, "masked", CrashingTrainer)
         with pytest.raises(Interrupted):
             finetune(base, train, tmp_path / "run", work, training)
     # Steps 4 and 8 saved: the older one is slimmed, the newest keeps what resuming needs.

@@ -43,3 +43,14 @@ def test_a_bug_keeps_its_traceback(tmp_path):
         with job(fake(tmp_path / "step.log")):
             1 / 0
     assert sys.stdout is not None
+
+
+def test_torch_computes_on_the_jobs_threads(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        with job(SimpleNamespace(log=[str(tmp_path / "step.log")], threads=1)):
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import CAUSAL_ARCHITECTURES
+from conftest import CAUSAL_ARCHITECTURES, kind_of
 from valuetrace import training
 from valuetrace.finetune import finetune
 from valuetrace.settings import Training
@@ -18,10 +18,10 @@ class Interrupted(RuntimeError):
     pass
 
 
-def crash_at(step: int):
-    """A Trainer that dies once it has trained ``step`` steps (a job killed mid-run)."""
+def crash_at(step: int, trainer: type):
+    """A ``trainer`` that dies once it has trained ``step`` steps (a job killed mid-run)."""
 
-    class CrashingTrainer(training.Trainer):
+    class CrashingTrainer(trainer):
         def training_step(self, *args, **kwargs):
             if self.state.global_step == step:
                 raise Interrupted(f"killed at step {step}")
@@ -41,7 +41,8 @@ def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(tmp_path, tiny_mo
 
     work = tmp_path / "work-resumed"
     with monkeypatch.context() as patch:
-        patch.setattr(training, "Trainer", crash_at(9))  # mid second epoch, after checkpoint-6
+        kind = kind_of(architecture).name
+        patch.setitem(training.TRAINERS, kind, crash_at(9, training.TRAINERS[kind]))  # mid second epoch, after checkpoint-6
         with pytest.raises(Interrupted):
             finetune(base, train, tmp_path / "resumed", work, settings)
     assert sorted(p.name for p in work.glob("checkpoint-*")) == ["checkpoint-6"]
@@ -84,3 +85,40 @@ def test_causal_batches_predict_every_token_but_padding(tiny_model_dirs):
     assert torch.equal(batch["labels"][0], batch["input_ids"][0].masked_fill(batch["input_ids"][0] == tokenizer.pad_token_id, -100))
     assert (batch["labels"][1, short:] == -100).all() and (batch["attention_mask"][1, short:] == 0).all()
     assert torch.equal(collator(examples)["labels"], batch["labels"])
+
+
+@pytest.mark.parametrize("architecture", ["bert", "xlm-roberta"])
+def test_the_masked_positions_loss_is_the_models_own_loss_with_the_same_gradients(tiny_model_dirs, architecture):
+    """MaskedPositionsTrainer projects only the masked positions onto the vocabulary: its loss and
+    every parameter's gradient equal those of the model's own forward pass."""
+    from valuetrace.models import load_model
+
+    model, tokenizer = load_model(str(tiny_model_dirs[architecture]))
+    model.train()
+    collator, _ = training.COLLATORS["masked"](tokenizer, 0.3, 0)
+    texts = ["Family is very important in my life, and so is work.", "Work is important.", "God is not important to me."]
+    batch = collator([tokenizer(text) for text in texts])
+    assert training.masked_lm_head(model) is not None and (batch["labels"] == -100).any()
+
+    def loss_and_gradients(loss_of):
+        model.zero_grad()
+        torch.manual_seed(0)  # the same dropout in both passes
+        loss = loss_of()
+        loss.backward()
+        return loss.detach(), {name: parameter.grad.clone() for name, parameter in model.named_parameters() if parameter.grad is not None}
+
+    own_loss, own_gradients = loss_and_gradients(lambda: model(**batch).loss)
+    trainer = training.MaskedPositionsTrainer.__new__(training.MaskedPositionsTrainer)  # compute_loss reads nothing of the Trainer
+    loss, gradients = loss_and_gradients(lambda: trainer.compute_loss(model, dict(batch)))
+    assert torch.allclose(loss, own_loss, atol=1e-6)
+    assert gradients.keys() == own_gradients.keys()
+    for name, gradient in gradients.items():
+        assert torch.allclose(gradient, own_gradients[name], atol=1e-6, rtol=1e-4), name
+
+
+def test_a_masked_lm_without_a_known_head_keeps_its_own_loss(tiny_model_dirs):
+    from valuetrace.models import load_model
+
+    model, _ = load_model(str(tiny_model_dirs["bert"]))
+    model.config.model_type = "some-new-masked-lm"
+    assert training.masked_lm_head(model) is None

@@ -25,9 +25,22 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
+def limit_torch_threads(threads: int | None) -> None:
+    """Let torch, if the job uses it, compute on the ``threads`` cores Snakemake gave the job.
+
+    Torch takes every core by default, so two jobs side by side on a 2-core machine would run
+    4 threads on 2 cores; with one thread each they finish in less than half the time.
+    """
+    torch = sys.modules.get("torch")
+    if threads and torch is not None:
+        torch.set_num_threads(threads)
+
+
 @contextmanager
 def job(snakemake):
-    """Run the block as the job of ``snakemake.rule``, writing to its log file."""
+    """Run the block as the job of ``snakemake.rule``, writing to its log file, with torch on
+    the job's threads."""
+    limit_torch_threads(getattr(snakemake, "threads", None))
     log_path = Path(snakemake.log[0])
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # A new file rather than the old one truncated: an earlier attempt of this job that outlived

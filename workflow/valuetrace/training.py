@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from datasets import Dataset
 from transformers import (
     DataCollatorForLanguageModeling,
@@ -61,6 +62,40 @@ class _ResumeMasking(TrainerCallback):
         self.collator.batches = state.global_step * args.gradient_accumulation_steps
 
 
+# Masked-LM model type -> the attribute holding its vocabulary head, which maps each position's
+# hidden state to the vocabulary on its own.
+MASKED_LM_HEADS = {"bert": "cls", "roberta": "lm_head", "xlm-roberta": "lm_head", "camembert": "lm_head"}
+
+
+class MaskedPositionsTrainer(Trainer):
+    """The masked-LM loss computed from the masked positions' logits alone.
+
+    transformers' masked LMs project every position onto the vocabulary and then ignore all but
+    the masked ~15 % in the loss; on a small model that projection is most of a training step's
+    work. Where the head is known (:data:`MASKED_LM_HEADS`) the encoder runs as usual and the head
+    sees only the masked positions: the same loss (the mean cross-entropy over masked tokens)
+    and gradients, in about half the time on the demo's models. Other models keep their own loss.
+    """
+
+    loss_is_scaled_for_ga = False  # a per-batch mean, as the models' own loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        head = masked_lm_head(model)
+        if head is None or return_outputs:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        labels = inputs["labels"]
+        hidden = model.base_model(**{key: value for key, value in inputs.items() if key != "labels"})[0]
+        masked = labels != -100
+        logits = head(hidden[masked])
+        return F.cross_entropy(logits, labels[masked])
+
+
+def masked_lm_head(model: PreTrainedModel) -> torch.nn.Module | None:
+    """The vocabulary head of a masked LM whose head works position by position, else None."""
+    name = MASKED_LM_HEADS.get(model.config.model_type)
+    return getattr(model, name, None) if name else None
+
+
 def _masked(tokenizer: PreTrainedTokenizerBase, mlm_probability: float, seed: int):
     collator = StepSeededMasking(tokenizer, mlm_probability=mlm_probability, seed=seed)
     return collator, [_ResumeMasking(collator)]
@@ -71,8 +106,9 @@ def _causal(tokenizer: PreTrainedTokenizerBase, mlm_probability: float, seed: in
 
 
 # Model kind -> (tokenizer, mlm_probability, seed) -> the collator that makes its training
-# batches and the Trainer callbacks it needs.
+# batches and the Trainer callbacks it needs; and the Trainer class that computes its loss.
 COLLATORS = {"masked": _masked, "causal": _causal}
+TRAINERS = {"masked": MaskedPositionsTrainer, "causal": Trainer}
 
 
 def tokenized_dataset(texts: list[str], tokenizer: PreTrainedTokenizerBase, max_length: int, kind: ModelKind) -> Dataset:
@@ -130,7 +166,7 @@ def train_language_model(
     )
     kind = kind_of_config(model.config, model.name_or_path)
     collator, kind_callbacks = COLLATORS[kind.name](tokenizer, mlm_probability, seed)
-    trainer = Trainer(
+    trainer = TRAINERS[kind.name](
         model=model,
         args=arguments,
         train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind),
