@@ -1,0 +1,139 @@
+"""Benchmark: the README demo from a fresh clone, where its time goes, and how fast planning is.
+
+Clones this repository's committed HEAD into a temporary directory and runs the README's first
+command there (install included, exactly as written), then prints from the finished tree:
+
+- the command's wall time, against the goal of 6 minutes on 2 cores;
+- job-seconds per rule, from the ``benchmark:`` file Snakemake writes for every job, with the
+  number of jobs and the mean per job (the baseline for every ratio is the whole run's
+  job-seconds, measured in the same run);
+- a run's checkpoint bytes as the Trainer wrote them and as kept for attribution (``run_disk``);
+- the no-op dry run on the finished tree (goal: at most 5 s) and the paper grid's dry run
+  (``config/paper.yaml``, goal: at most 30 s), each the fastest of three.
+
+With ``--tree DIR`` it skips the run and reports on a finished working directory instead
+(``--configfile`` then names the config it was run with). Run:
+
+    .venv/bin/python benchmarks/bench_demo.py                 # about 6 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_demo.py --tree results/..  # an existing demo tree
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GOAL_S = {"demo": 6 * 60, "no-op dry run": 5, "paper dry run": 30}
+
+
+def readme_demo_command(readme: Path) -> str:
+    """The README's first ``bash`` block: the one command that installs and runs the demo."""
+    match = re.search(r"```bash\n(.+?)\n```", readme.read_text(), flags=re.DOTALL)
+    if not match:
+        raise SystemExit(f"{readme}: no ```bash block with the demo command")
+    return match.group(1).strip()
+
+
+def run_demo(repo: Path, clone: Path) -> tuple[str, float]:
+    """Clone ``repo``'s HEAD into ``clone``, run its README demo command there; its wall seconds."""
+    subprocess.run(["git", "clone", "--quiet", str(repo), str(clone)], check=True)
+    command = readme_demo_command(clone / "README.md")
+    print(f"running in {clone}:\n  {command}", flush=True)
+    start = time.perf_counter()
+    with (clone / "demo.log").open("w") as log:
+        result = subprocess.run(["bash", "-c", command], cwd=clone, stdout=log, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"the demo command failed (exit status {result.returncode}); see {clone / 'demo.log'}")
+    return command, seconds
+
+
+def rule_seconds(tree: Path) -> dict[str, tuple[int, float]]:
+    """Rule -> (jobs, job-seconds) from ``results/benchmarks/<rule>[/...].tsv``."""
+    totals: dict[str, list] = defaultdict(lambda: [0, 0.0])
+    root = tree / "results" / "benchmarks"
+    for path in root.rglob("*.tsv"):
+        rows = list(csv.DictReader(path.open(), delimiter="\t"))
+        if rows:
+            rule = path.relative_to(root).parts[0].removesuffix(".tsv")
+            totals[rule][0] += 1
+            totals[rule][1] += float(rows[-1]["s"])
+    return {rule: (jobs, seconds) for rule, (jobs, seconds) in totals.items()}
+
+
+def dry_run_seconds(tree: Path, *args: str) -> float:
+    """The fastest of three ``snakemake -n`` in ``tree`` (the first pays for cold caches)."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "all", *args], cwd=tree, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def checkpoint_bytes(tree: Path) -> tuple[int, int, int] | None:
+    """(runs, checkpoint bytes written, kept) summed over the tree's fine-tuning runs."""
+    table = tree / "results" / "tables" / "run_disk.parquet"
+    if not table.exists():
+        return None
+    import polars as pl
+
+    disk = pl.read_parquet(table)
+    return disk.height, int(disk["checkpoint_bytes_written"].sum()), int(disk["checkpoint_bytes_kept"].sum())
+
+
+def report(tree: Path, wall_s: float | None, config_args: list[str]) -> dict:
+    figures: dict = {"wall_s": wall_s}
+    if wall_s is not None:
+        verdict = "within" if wall_s <= GOAL_S["demo"] else "OVER"
+        print(f"\nREADME demo command: {wall_s / 60:.1f} min ({wall_s:.0f} s), {verdict} the goal of {GOAL_S['demo'] / 60:.0f} min")
+    rules = rule_seconds(tree)
+    total = sum(seconds for _, seconds in rules.values())
+    jobs = sum(count for count, _ in rules.values())
+    figures["rules"] = rules
+    print(f"\njob-seconds per rule ({jobs} jobs, {total:.0f} job-seconds in all = 1.00):")
+    for rule, (count, seconds) in sorted(rules.items(), key=lambda item: -item[1][1]):
+        print(f"  {rule:28s} {count:4d} jobs {seconds:8.1f} s  {seconds / count:6.1f} s/job  {seconds / total:5.2f}")
+    disk = checkpoint_bytes(tree)
+    if disk:
+        runs, written, kept = disk
+        figures["checkpoints"] = {"runs": runs, "written": written, "kept": kept}
+        print(f"\ncheckpoints of {runs} runs: {written / 1e6:.1f} MB as written, {kept / 1e6:.1f} MB kept "
+              f"({kept / written:.2f} of written)")  # fmt: skip
+    for name, args in (("no-op dry run", config_args), ("paper dry run", ["--configfile", "config/paper.yaml"])):
+        seconds = dry_run_seconds(tree, *args)
+        figures[name] = seconds
+        verdict = "within" if seconds <= GOAL_S[name] else "OVER"
+        print(f"{name}: {seconds:.1f} s, {verdict} the goal of {GOAL_S[name]} s")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, help="report on this finished working directory instead of running the demo")
+    parser.add_argument("--configfile", help="the config the --tree was run with (default: its config/config.yaml)")
+    parser.add_argument("--keep", action="store_true", help="keep the clone the demo ran in")
+    options = parser.parse_args(argv)
+    config_args = ["--configfile", options.configfile] if options.configfile else []
+    if options.tree:
+        return report(options.tree.resolve(), None, config_args)
+    clone = Path(tempfile.mkdtemp(prefix="valuetrace-demo-")) / "valuetrace"
+    _, wall_s = run_demo(REPO, clone)
+    figures = report(clone, wall_s, config_args)
+    if options.keep:
+        print(f"the demo tree: {clone}")
+    else:
+        subprocess.run(["rm", "-rf", str(clone.parent)], check=False)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
