@@ -49,7 +49,7 @@ import polars as pl
 import torch
 from transformers import TrainerCallback
 
-from valuetrace import attribution, finetune, grid, scoring, settings
+from valuetrace import attribution, disk, finetune, grid, scoring, settings
 from valuetrace.corpus import balanced_probe_corpus
 from valuetrace.models import load_model, resolve_device, tiny_model, train_tokenizer
 from valuetrace.plan import Plan
@@ -215,7 +215,7 @@ def measure_run(base: Path, texts, training: settings.Training, device: str, wor
     start = time.perf_counter()
     finetune.finetune(str(base), train_path, run_dir, work / "run-work", dataclasses.replace(training, epochs=1), device=device)
     seconds = time.perf_counter() - start
-    return run_dir, json.loads((run_dir / finetune.DISK_FILE).read_text()), seconds
+    return run_dir, json.loads((run_dir / disk.DISK_FILE).read_text()), seconds
 
 
 def measure_scoring(run_dir: Path, probes: pl.DataFrame, scoring_settings: settings.Scoring, device: str, memory: Memory) -> dict:
@@ -247,7 +247,7 @@ def measure_trak(run_dir: Path, texts, trak: settings.Trak, scale: Scale, device
         attribution.featurize(run_dir, train_path, out, checkpoint=trak.checkpoints, settings=trak, device=device)
         timings[count] = time.perf_counter() - start
         peak = memory.peak()
-        feature_bytes = finetune.directory_bytes(out)
+        feature_bytes = disk.directory_bytes(out)
     small, big = sorted(timings)
     per_example = (timings[big] - timings[small]) / (big - small)
     if device == "cpu":

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace import alignment, attribution_summary, claims, data, finetune, hofstede, key, lds, parallel, shifts, significance, survey
+from valuetrace import alignment, attribution_summary, claims, data, disk, hofstede, key, lds, parallel, shifts, significance, survey
 from valuetrace.grid import Run
 from valuetrace.probes import choice
 from valuetrace.settings import Alignment, LdsSubsets, LdsSummary, Significance
@@ -140,7 +140,7 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
             (run_dir / part / "model.safetensors").write_bytes(bytes(100))
         if index == 0:
             record = {"written": {"checkpoint-1": 300, "checkpoint-2": 300}, "work_peak_bytes": 600}
-            (run_dir / finetune.DISK_FILE).write_text(json.dumps(finetune.run_disk(run_dir, record)))
+            (run_dir / disk.DISK_FILE).write_text(json.dumps(disk.run_disk(run_dir, record)))
         run_dirs.append(run_dir)
 
     tables = {
@@ -155,7 +155,7 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
             [data.prepare(pl.DataFrame({"item_id": ids, "text": ids}), "bible", lang, 0) for lang, ids in (("en", ["1", "2", "3"]), ("de", ["1", "3"]))],
             "bible",
         )[1],
-        "run_disk": finetune.disk_table(run_dirs),
+        "run_disk": disk.disk_table(run_dirs),
         "shifts": significance.annotate_shifts(probe_shifts, tests, CONTROL),
         "run_shifts": per_run,
         "cross_language": shifts.cross_language(per_run),

@@ -54,11 +54,17 @@ def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_di
     )
     top = top_table(probe, ["src/en/0", "src/en/1"], 2.0)
     training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
-    row = counterfactual.retrain(
+    rows = counterfactual.retrain_target(
         Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs[architecture]), train_path=train, top=top, probes=probes,
-        base_scores=base_scores, target=1, removal="top", draw=0, counterfactual=Counterfactual(k=2, seed=0),
+        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0),
         training=training, scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=1, max_length=64, precision="fp32"), device="cpu",
     )  # fmt: skip
-    check_table(row, "counterfactual")
-    shift_after = row["shift_after_removal"][0]
-    assert row["fraction_undone"][0] == pytest.approx((2.0 - shift_after) / 2.0)
+    check_table(rows, "counterfactual")
+    # One job retrains the target without its top-k, then without k random examples per draw.
+    assert rows.select("removal", "draw").rows() == [("top", 0), ("random", 0)]
+    for shift_after, fraction in zip(rows["shift_after_removal"], rows["fraction_undone"]):
+        assert fraction == pytest.approx((2.0 - shift_after) / 2.0)
+
+
+def test_a_targets_retrainings_keep_their_draws_when_more_are_asked_for():
+    assert Counterfactual(k=2, random_draws=3, seed=0).removals()[:2] == Counterfactual(k=2, random_draws=1, seed=0).removals()

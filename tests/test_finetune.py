@@ -14,7 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from valuetrace.finetune import CHECKPOINT_FILES, DISK_FILE, TRAINER_STATE, directory_bytes, finetune, schedule
+from valuetrace.disk import DISK_FILE, directory_bytes
+from valuetrace.finetune import CHECKPOINT_FILES, TRAINER_STATE, finetune, schedule
 from valuetrace.models import load_model
 from valuetrace.settings import Training
 

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, LlamaModel, T5Config, T5ForConditionalGeneration
 
 from conftest import CAUSAL_ARCHITECTURES, compiled_probes, shipped_texts
-from valuetrace import models
+from valuetrace import models, training
 from valuetrace.corpus import balanced_probe_corpus
 from valuetrace.errors import InputError
 from valuetrace.kinds import kind_of_config
@@ -222,7 +222,7 @@ def test_a_failed_build_keeps_the_previous_model_and_leaves_nothing_behind(tmp_p
         (output_dir / "checkpoint-1").mkdir(parents=True)  # a crash halfway through training
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(models, "train_language_model", crash)
+    monkeypatch.setattr(training, "train_language_model", crash)
     with pytest.raises(RuntimeError, match="out of memory"):
         build(out, "bert", 0, build_texts)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from test_settings import validated
+import copy
+
+from test_settings import VALIDATION, validated
+from valuetrace import settings
 from valuetrace.plan import Plan
 
 
 def test_demo_plan_activates_every_stage_but_parallel():
     plan = Plan(validated())
-    assert plan.stages == {"probes", "runs", "planted", "control", "multilingual", "attribution", "counterfactual", "lds", "hofstede"}  # no parallel source
-    # 1 model x 2 datasets x (3 languages + multi) x 2 sizes x 2 seeds
-    assert len(plan.runs) == 32
+    assert plan.stages == {"probes", "runs", "planted", "control", "multilingual", "attribution", "counterfactual", "hofstede"}  # no parallel source, no LDS
+    # 1 model x 2 datasets x (3 languages + multi) x 1 size x 2 seeds
+    assert len(plan.runs) == 16
     assert plan.control == "neutral"
     assert {run.name for run in plan.attributed_runs} == {f"planted/{lang}/n300_s0" for lang in ("en", "de", "ko", "multi")}
     assert len(plan.counterfactual_runs) == 3
     # The causal LM fine-tuned too: twice the runs, each attributed and retrained.
     both = Plan(validated(**{"finetuning.models": ["tiny-bert", "tiny-llama"]}))
-    assert len(both.runs) == 2 * 32 and len(both.attributed_runs) == 2 * 4 and len(both.counterfactual_runs) == 2 * 3
+    assert len(both.runs) == 2 * 16 and len(both.attributed_runs) == 2 * 4 and len(both.counterfactual_runs) == 2 * 3
     assert plan.planted == {"planted": ["Q46", "Q49", "Q254"]}
-    assert len(plan.counterfactual_rows()) == 3 * (1 + 3)
+    assert plan.counterfactual_targets() == [f"results/counterfactual/tiny-bert/planted/{lang}/n300_s0/t1.parquet" for lang in ("en", "de", "ko")]
     assert plan.run_languages("planted", "multi") == ["en", "de", "ko"] and plan.run_languages("planted", "de") == ["de"]
 
 
 def test_lds_plans_one_retraining_per_run_and_subset_when_asked_for_and_none_otherwise():
-    plan = Plan(validated())
+    plan = Plan(settings.validate_config(copy.deepcopy(VALIDATION)))
     assert [run.name for run in plan.lds_runs] == ["planted/en/n300_s0", "planted/de/n300_s0"]
     assert plan.lds_subsets("tiny-bert", "planted/en/n300_s0") == [
         f"results/lds/tiny-bert/planted/en/n300_s0/subset{subset}.parquet" for subset in range(8)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from valuetrace import settings
 from valuetrace.errors import InputError
@@ -16,11 +17,18 @@ from valuetrace.errors import InputError
 REPO = Path(__file__).resolve().parent.parent
 DEMO = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+# config/validation.yaml merged over the demo config, as `--configfile config/config.yaml
+# config/validation.yaml` merges them.
+VALIDATION = copy.deepcopy(DEMO)
+update_config(VALIDATION, yaml.safe_load((REPO / "config" / "validation.yaml").read_text()))
 
 
 def validated(**changes) -> dict:
-    """The demo config with dotted keys changed (a value of None deletes the key), validated."""
-    config = copy.deepcopy(DEMO)
+    """The demo config with dotted keys changed (a value of None deletes the key), validated.
+
+    Changes under ``attribution.lds`` are made to the validation config, the demo with LDS."""
+    lds = any(dotted.startswith("attribution.lds") for dotted in changes)
+    config = copy.deepcopy(VALIDATION if lds else DEMO)
     for dotted, value in changes.items():
         node = config
         *parents, leaf = dotted.split(".")
@@ -100,11 +108,12 @@ SETTINGS_OF_DEMO = {
 @pytest.mark.parametrize("kind", SETTINGS_OF_DEMO, ids=lambda kind: kind.__name__)
 def test_settings_travel_through_params_as_builtin_values(kind):
     """Snakemake compares only built-in values of params: between runs; the job gets the same settings back."""
-    read = SETTINGS_OF_DEMO[kind](validated())
+    config = settings.validate_config(copy.deepcopy(VALIDATION))  # the demo with every stage, LDS included
+    read = SETTINGS_OF_DEMO[kind](config)
     params = read.params()
     assert all(isinstance(value, (str, int, float, bool, tuple)) for value in params.values()), params
     assert kind.from_params(params) == read
-    assert repr(params) == repr(SETTINGS_OF_DEMO[kind](validated()).params())  # the same text every time
+    assert repr(params) == repr(SETTINGS_OF_DEMO[kind](settings.validate_config(copy.deepcopy(VALIDATION))).params())  # the same text every time
 
 
 def test_settings_classes_declare_no_defaults_of_their_own():

@@ -107,7 +107,8 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
     config["attribution"].update(checkpoints=2, proj_dim=64, top_k=5, include_parameters=[])
     config["attribution"]["counterfactual"].update(k=5, finetune_languages=["en", "ko"])
     # LDS of the English run on 3 random halves (the fewest a rank correlation takes).
-    config["attribution"]["lds"].update(subsets=3, finetune_languages=["en"])
+    config["attribution"]["lds"] = {**yaml.safe_load((REPO / "config" / "validation.yaml").read_text())["attribution"]["lds"],
+                                     "subsets": 3, "finetune_languages": ["en"]}  # fmt: skip
     config["survey"]["synthetic"]["respondents_per_country"] = 60
     config["alignment"]["bootstrap_resamples"] = 200
     for dotted, value in changes.items():

@@ -3,7 +3,8 @@
 
 
 rule counterfactual_finetune:
-    """Retrain a run without some examples and score its target probe again."""
+    """Retrain a run without a target probe's top-k examples and without k random ones (each draw
+    of them), and score the probe again after each retraining."""
     input:
         train=run_train,
         top="results/attribution/{model}/{run}/top.parquet",
@@ -11,11 +12,11 @@ rule counterfactual_finetune:
         base_scores=f"results/scores/{{model}}/{BASE}.parquet",
         base=lambda wildcards: base_input(wildcards.model),
     output:
-        "results/counterfactual/{model}/{run}/t{target}_{removal}{draw}.parquet",
+        "results/counterfactual/{model}/{run}/t{target}.parquet",
     log:
-        "results/logs/counterfactual/{model}/{run}/t{target}_{removal}{draw}.log",
+        "results/logs/counterfactual/{model}/{run}/t{target}.log",
     benchmark:
-        "results/benchmarks/counterfactual/{model}/{run}/t{target}_{removal}{draw}.tsv"
+        "results/benchmarks/counterfactual/{model}/{run}/t{target}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:
@@ -30,7 +31,7 @@ rule counterfactual_finetune:
 rule counterfactual:
     """All retraining results in one table."""
     input:
-        PLAN.counterfactual_rows(),
+        PLAN.counterfactual_targets(),
     output:
         "results/tables/counterfactual.parquet",
     log:

@@ -1,4 +1,4 @@
-"""Rule counterfactual_finetune: a run retrained without some examples (valuetrace.counterfactual)."""
+"""Rule counterfactual_finetune: a run retrained without a target's top-k and without random examples (valuetrace.counterfactual)."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ from valuetrace.job import job
 from valuetrace.settings import Counterfactual, Scoring, Training
 
 with job(snakemake):
-    row = counterfactual.retrain(
+    rows = counterfactual.retrain_target(
         Run.parse(snakemake.wildcards.model, snakemake.wildcards.run),
         base=snakemake.params.base,
         train_path=Path(snakemake.input.train),
@@ -18,10 +18,8 @@ with job(snakemake):
         probes=pl.read_parquet(snakemake.input.probes),
         base_scores=pl.read_parquet(snakemake.input.base_scores),
         target=int(snakemake.wildcards.target),
-        removal=snakemake.wildcards.removal,
-        draw=int(snakemake.wildcards.draw),
         counterfactual=Counterfactual.from_params(snakemake.params.counterfactual),
         training=Training.from_params(snakemake.params.training),
         scoring=Scoring.from_params(snakemake.params.scoring),
     )
-    tables.write_table(row, snakemake.output[0], "counterfactual")
+    tables.write_table(rows, snakemake.output[0], "counterfactual")

@@ -3,7 +3,10 @@
 For a run's ``target``-th most-shifted attributed probe in its own fine-tuning language(s),
 the run is trained again, with the same settings and seed, on its examples minus either
 the probe's top-k attributed examples (``top``) or k examples drawn at random (``random``,
-several draws), and the probe is scored again (``valuetrace.retraining``). The retraining takes as many optimiser steps
+several draws), and the probe is scored again (``valuetrace.retraining``). One job makes all of
+a target's retrainings (:func:`retrain_target`): each costs seconds on the demo's models, less
+than starting a job that imports torch and transformers, and each draw has its own seed, so a
+target's rows do not depend on how many draws there are. The retraining takes as many optimiser steps
 as the original run, so that the removal is the only difference. ``fraction_undone`` is the share of the original shift
 that the removal takes away: 1 = back to the base model, 0 = no effect.
 """
@@ -56,6 +59,13 @@ def removed_examples(top: pl.DataFrame, all_ids: list[str], probe: dict, removal
         raise InputError(f"k = {k} but the run has only {len(all_ids)} examples (attribution.counterfactual.k)")
     rng = np.random.default_rng(seed)
     return [all_ids[i] for i in sorted(rng.choice(len(all_ids), size=k, replace=False))]
+
+
+def retrain_target(run: Run, *, counterfactual: Counterfactual, **retraining) -> pl.DataFrame:
+    """The rows of every retraining of one target (:meth:`Counterfactual.removals`); the keyword
+    arguments are :func:`retrain`'s."""
+    rows = [retrain(run, removal=removal, draw=draw, counterfactual=counterfactual, **retraining) for removal, draw in counterfactual.removals()]
+    return pl.concat(rows)
 
 
 def retrain(

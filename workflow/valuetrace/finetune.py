@@ -34,6 +34,7 @@ import polars as pl
 from transformers import TrainerCallback
 
 from valuetrace import precision
+from valuetrace.disk import DISK_FILE, directory_bytes, run_disk
 from valuetrace.errors import InputError
 from valuetrace.models import load_model, resolve_device
 from valuetrace.settings import Training
@@ -47,7 +48,6 @@ CHECKPOINT_FILES = ("config.json", "model.safetensors")
 # The Trainer writes its state last: a checkpoint without it was cut off while being saved.
 TRAINER_STATE = "trainer_state.json"
 RUN_FILE = "run.json"
-DISK_FILE = "disk.json"
 
 
 @contextmanager
@@ -82,19 +82,6 @@ def schedule(n_examples: int, batch_size: int, epochs: int, checkpoints: int) ->
     """Total optimiser steps and the interval between saved checkpoints."""
     steps = math.ceil(n_examples / batch_size) * epochs
     return steps, max(1, steps // checkpoints)
-
-
-def directory_bytes(path: Path, seen: set | None = None) -> int:
-    """Bytes of the files under ``path``, a file linked twice counted once (as ``du`` does);
-    ``seen``: files counted already (device and inode), updated."""
-    seen, total = set() if seen is None else seen, 0
-    for entry in path.rglob("*"):
-        if entry.is_file() and not entry.is_symlink():
-            status = entry.stat()
-            if (status.st_dev, status.st_ino) not in seen:
-                seen.add((status.st_dev, status.st_ino))
-                total += status.st_size
-    return total
 
 
 def saved_checkpoints(work_dir: Path) -> list[Path]:
@@ -220,48 +207,3 @@ def _train(base, texts, out_dir, work_dir, training: Training, device: str, sche
         (partial / DISK_FILE).write_text(json.dumps(run_disk(partial, _disk_record(work_dir)), indent=1))
     # The work directory only serves resumption; the finished run no longer needs it.
     shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def run_disk(run_dir: Path, record: dict | None) -> dict:
-    """Bytes a finished run takes: its checkpoints as the Trainer wrote them (weights, optimiser,
-    scheduler and RNG state; None where not recorded), as kept for attribution (beyond the final
-    model), the final model, the whole run, and the most its work directory held while it trained."""
-    seen: set = set()
-    model_bytes = directory_bytes(run_dir / "model", seen)
-    return {
-        "checkpoints": len(list((run_dir / "checkpoints").glob("step-*"))),
-        "checkpoint_bytes_written": sum(record["written"].values()) if record else None,
-        "checkpoint_bytes_kept": directory_bytes(run_dir / "checkpoints", seen),
-        "model_bytes": model_bytes,
-        "run_bytes": directory_bytes(run_dir),
-        "work_peak_bytes": record["work_peak_bytes"] if record else None,
-    }
-
-
-DISK_COLUMNS = {
-    "checkpoints": pl.Int64,
-    "checkpoint_bytes_written": pl.Int64,
-    "checkpoint_bytes_kept": pl.Int64,
-    "model_bytes": pl.Int64,
-    "run_bytes": pl.Int64,
-    "work_peak_bytes": pl.Int64,
-}
-
-
-def disk_table(run_dirs: list[Path]) -> pl.DataFrame:
-    """One row per finished run (``results/finetuned/{model}/{run}``): the bytes of its ``disk.json``.
-
-    A run finished before runs recorded their disk use is measured now; what only its
-    training could record (the checkpoints as written, the work directory's peak) is null."""
-    from valuetrace.grid import Run
-
-    rows = []
-    for run_dir in run_dirs:
-        run_dir = Path(run_dir)
-        run = Run.parse(run_dir.parts[-4], "/".join(run_dir.parts[-3:]))
-        disk = run_dir / DISK_FILE
-        values = json.loads(disk.read_text()) if disk.exists() else run_disk(run_dir, None)
-        rows.append({**run.columns(), "run": run.name, **{column: values[column] for column in DISK_COLUMNS}})
-    schema = {"model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64,
-              "run": pl.String, **DISK_COLUMNS}  # fmt: skip
-    return pl.DataFrame(rows, schema=schema)

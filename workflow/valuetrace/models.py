@@ -46,7 +46,6 @@ from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.settings import ModelBuild
 from valuetrace.tables import atomic_directory
-from valuetrace.training import train_language_model
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +313,10 @@ PRETRAINING_MLM_PROBABILITY = 0.15
 
 def build_model(texts: list[str], out_dir: Path, settings: ModelBuild) -> None:
     """Train a tokenizer and pretrain a tiny model on ``texts`` (with its kind's objective); save both to ``out_dir``."""
+    # Imported here: it brings in the Trainer and datasets, which scoring and attribution jobs
+    # (everything else that loads a model) do not need.
+    from valuetrace.training import train_language_model
+
     if not texts:
         raise InputError("the pretraining corpus is empty")
     log.info(

@@ -92,19 +92,16 @@ class Plan:
     def all_scores(self) -> list[str]:
         return [path for model in self.models for path in self.scores(model)]
 
-    def counterfactual_rows(self) -> list[str]:
-        """One file per counterfactual retraining: each target's top-k removal once, its random
-        removal several times, because retraining itself moves a score a little."""
+    def counterfactual_targets(self) -> list[str]:
+        """One file per counterfactual target of a run: the rows of its top-k removal and of its
+        random draws (``counterfactual.retrain_target``)."""
         if not self.counterfactual_runs:
             return []
-        counterfactual = self.config["attribution"]["counterfactual"]
-        draws = {"top": 1, "random": counterfactual["random_draws"]}
+        targets = self.config["attribution"]["counterfactual"]["targets_per_run"]
         return [
-            f"results/counterfactual/{run.model}/{run.name}/t{target}_{removal}{draw}.parquet"
+            f"results/counterfactual/{run.model}/{run.name}/t{target}.parquet"
             for run in self.counterfactual_runs
-            for target in range(1, counterfactual["targets_per_run"] + 1)
-            for removal, count in draws.items()
-            for draw in range(count)
+            for target in range(1, targets + 1)
         ]
 
     def lds_subsets(self, model: str, run: str) -> list[str]:

@@ -309,7 +309,13 @@ class Counterfactual(Settings):
     SECTION = ("attribution", "counterfactual")
 
     k: int
+    random_draws: int
     seed: int
+
+    def removals(self) -> list[tuple[str, int]]:
+        """(removal, draw) of each retraining of a target: its top-k once, k random examples
+        ``random_draws`` times (retraining itself moves a score a little)."""
+        return [("top", 0), *(("random", draw) for draw in range(self.random_draws))]
 
 
 @dataclasses.dataclass(frozen=True)

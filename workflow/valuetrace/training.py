@@ -84,10 +84,13 @@ class MaskedPositionsTrainer(Trainer):
         if head is None or return_outputs:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs["labels"]
-        hidden = model.base_model(**{key: value for key, value in inputs.items() if key != "labels"})[0]
-        masked = labels != -100
-        logits = head(hidden[masked])
-        return F.cross_entropy(logits, labels[masked])
+        # The model's own forward pass runs under accelerate's autocast (mixed precision); these
+        # calls bypass it, so they enter it themselves.
+        with self.accelerator.autocast():
+            hidden = model.base_model(**{key: value for key, value in inputs.items() if key != "labels"})[0]
+            masked = labels != -100
+            logits = head(hidden[masked])
+            return F.cross_entropy(logits, labels[masked])
 
 
 def masked_lm_head(model: PreTrainedModel) -> torch.nn.Module | None:
