@@ -50,3 +50,18 @@ def test_benchmark_runs_and_prints_its_ratio(capsys, name, printed):
     load(name).main()
     out = capsys.readouterr().out
     assert all(fragment in out for fragment in printed), out
+
+
+@pytest.mark.slow
+def test_demo_benchmark_reports_on_a_finished_tree(capsys, completed_small_run):
+    """benchmarks/bench_demo.py --tree: per-rule job-seconds, checkpoint bytes and both dry runs."""
+    figures = load("bench_demo").main(["--tree", str(completed_small_run.workdir), "--configfile", str(completed_small_run.config)])
+    printed = capsys.readouterr().out
+    assert figures["rules"]["finetune"][0] == 6 and "job-seconds per rule" in printed
+    assert figures["checkpoints"]["written"] > figures["checkpoints"]["kept"] > 0
+    assert 0 < figures["no-op dry run"] and 0 < figures["paper dry run"]
+    assert "no-op dry run" in printed and "paper dry run" in printed
+
+
+def test_the_demo_benchmark_runs_the_readmes_first_command():
+    assert load("bench_demo").readme_demo_command(REPO / "README.md").startswith("bash envs/install.sh && ")

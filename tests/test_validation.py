@@ -1,0 +1,63 @@
+"""The validation run (config/validation.yaml over the demo config), from scratch as CI runs it:
+the demo's findings, as the README states them, hold on it, and its LDS is complete.
+
+About 6 minutes on 2 cores: the README demo's workflow plus 16 LDS retrainings."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+
+from workflow_runs import REPO, planned_jobs, snakemake
+
+CONFIGS = ("config/config.yaml", "config/validation.yaml")
+
+
+@pytest.fixture(scope="module")
+def validation_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("validation")
+    shutil.copytree(REPO / "config", workdir / "config")  # the configs' paths are relative to the working directory
+    snakemake(workdir, workdir / CONFIGS[0], *configfiles(workdir))
+    return workdir
+
+
+def configfiles(workdir) -> list[str]:
+    """The demo config with the validation config merged over it (a later --configfile replaces the helper's)."""
+    return ["--configfile", *(str(workdir / name) for name in CONFIGS)]
+
+
+def table(workdir, name: str) -> pl.DataFrame:
+    return pl.read_parquet(workdir / "results" / "tables" / f"{name}.parquet")
+
+
+@pytest.mark.slow
+def test_the_validation_run_reproduces_the_demos_findings(validation_run):
+    workdir = validation_run
+    assert planned_jobs(workdir, workdir / CONFIGS[0], *configfiles(workdir)) == {}
+    # Every planted question moves towards option A beyond every other question of each language
+    # its run was trained on, beyond seed noise and beyond the control source.
+    planted = table(workdir, "planted").filter(pl.col("in_language"))
+    assert planted.height == 2 * 3 * (3 + 3)  # 2 seeds x 3 questions x (3 monolingual runs + multi in 3 languages)
+    assert planted["towards_a_beyond_others"].all(), planted.filter(~pl.col("towards_a_beyond_others"))
+    run_languages = ["en", "de", "ko"]
+    tests = table(workdir, "shift_tests").filter(
+        (pl.col("dataset") == "planted") & pl.col("planted")
+        & ((pl.col("probe_lang") == pl.col("finetune_lang")) | ((pl.col("finetune_lang") == "multi") & pl.col("probe_lang").is_in(run_languages)))
+    )  # fmt: skip
+    assert tests.height == 3 * (3 + 3) and tests["seed_significant"].all() and tests["control_significant"].all()
+    # TRAK (output bias) ranks each planted question's own planting sentences first; copies find themselves.
+    precision = table(workdir, "attribution_planted").filter(pl.col("in_language"))
+    assert precision.height == 3 * (3 + 3) and precision["precision"].min() >= 0.8
+    assert table(workdir, "attribution_checks")["passed"].all()
+    # Removing the top 25 undoes at least half of each target's shift; 25 random examples far less.
+    counterfactual = table(workdir, "counterfactual").group_by("finetune_lang", "removal").agg(pl.col("fraction_undone").mean())
+    undone = {(row["finetune_lang"], row["removal"]): row["fraction_undone"] for row in counterfactual.iter_rows(named=True)}
+    for lang in run_languages:
+        assert undone[lang, "top"] >= 0.5 and undone[lang, "random"] <= 0.25 and undone[lang, "top"] - undone[lang, "random"] >= 0.4, undone
+    # The LDS of the English and German runs, for TRAK and both baselines, with intervals.
+    summary = table(workdir, "lds_summary")
+    assert sorted(summary["finetune_lang"].unique()) == ["de", "en"] and set(summary["method"]) == {"trak", "token_overlap", "tfidf"}
+    assert ((summary["lds_low"] <= summary["lds"]) & (summary["lds"] <= summary["lds_high"])).all()
+    assert (workdir / "results" / "figures" / "lds.png").exists()
