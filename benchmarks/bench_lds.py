@@ -5,7 +5,7 @@ run's own schedule (as many optimiser steps as ``finetuning.epochs`` epochs of t
 a share ``alpha`` of its examples, and scores every probe; the LDS job then computes the two
 baselines. The baseline of this benchmark, in the same process: one fine-tuning epoch on the same
 1,000 examples. The demo's tiny BERT (its size, training settings, probes and LDS settings from
-``config/config.yaml``, randomly initialised: the cost does not depend on what it learnt) is
+``config/config.yaml`` and ``config/validation.yaml``, randomly initialised: the cost does not depend on what it learnt) is
 fine-tuned on 1,000 generated examples. Prints each step's time and its ratio to the epoch; run:
 
     .venv/bin/python benchmarks/bench_lds.py
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+from snakemake.utils import update_config
 
 from valuetrace import baselines, lds, settings
 from valuetrace.corpus import generated_source
@@ -32,7 +33,11 @@ EXAMPLES = 1000
 
 
 def main() -> None:
-    config = settings.validate_config(settings.read_config(REPO / "config" / "config.yaml"))
+    # The demo with the validation config's LDS merged over it, as `--configfile config/config.yaml
+    # config/validation.yaml` merges them.
+    config = settings.read_config(REPO / "config" / "config.yaml")
+    update_config(config, settings.read_config(REPO / "config" / "validation.yaml"))
+    config = settings.validate_config(config)
     build = settings.ModelBuild.from_config(config, "tiny-bert")
     training = settings.Training.from_config(config, 0)
     scoring = settings.Scoring.from_config(config)

@@ -6,7 +6,7 @@ tokenizer trained here on the shipped probes. A tokenizer of 250,002 real pieces
 more text than ships with the workflow (and minutes of training), so the tokenizer is a small
 Unigram (or WordPiece) one and the model's vocabulary is padded to the real size
 (``resize_token_embeddings``): the embedding matrix and the masked-LM output layer, which every
-training step computes at every position over the whole vocabulary, are those of the real model;
+training step computes over the whole vocabulary at the masked positions, are those of the real model;
 the texts use the first few thousand ids only, which costs the same.
 
 With the paper config's settings (batch size, lengths, projection dimension 4,096, the parameters
