@@ -12,6 +12,7 @@ from valuetrace import corpus
 from valuetrace.errors import InputError
 from valuetrace.probes import MASK
 from valuetrace.settings import PretrainingCorpus
+from valuetrace.tables import check_table
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -126,3 +127,25 @@ def test_paraphrase_planting_of_a_question_without_paraphrases_is_refused(tmp_pa
             english_probes, path, "en", sentences=10, planted_questions=["Q1", "Q46"], planted_fraction=0.5,
             planting="paraphrase", seed=0,
         )  # fmt: skip
+
+
+def test_the_corpus_marks_where_each_statement_states_its_option(english_probes, tmp_path):
+    """option_start/option_end cover the option in the filled probe and in a paraphrase stated
+    with either option, in its frame; ordinary sentences have none."""
+    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
+                            "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
+    text = {"neutral": ["It rained.", "Snow fell."], "frames": ["I say it: {sentence} Always."],
+            "paraphrases": {"Q1": ["Nothing is as important to me as my family."]}}  # fmt: skip
+    path = tmp_path / "en.yaml"
+    path.write_text(yaml.safe_dump(text))
+    sentences = pl.concat([corpus.demo_text_corpus({"en": path}, probes, 200, seed=1), corpus.balanced_probe_corpus(probes, 3, seed=0)])
+    stated = sentences.filter(pl.col("option_start").is_not_null())
+    assert stated.height == 100 + 6 and sentences.filter(pl.col("option_start").is_null())["text"].str.contains("rained").all()
+    for text_, start, end in stated.select("text", "option_start", "option_end").iter_rows():
+        assert text_[start:end] in ("important", "unimportant")
+        assert text_[:start] + "[MASK]" + text_[end:] in (
+            "I say it: Family is [MASK] in my life. Always.", "I say it: Nothing is as [MASK] to me as my family. Always.",
+            "Family is [MASK] in my life.",
+        )  # fmt: skip
+    check_table(corpus.pretraining_corpus(english_probes, [REPO / "config/demo_text/en.yaml"],
+                                          PretrainingCorpus(sentences_per_option=1, demo_text_per_language=20, value_spread=0.0, seed=0)), "corpus")  # fmt: skip

@@ -3,6 +3,7 @@ every script of the shipped probes, and building tiny models of every architectu
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -184,7 +185,7 @@ def test_architectures_are_the_names_the_config_schema_allows():
 def build(out, architecture, seed, texts):
     settings = ModelBuild(
         architecture=architecture, vocab_size=400, **TINY, max_length=32,
-        steps=20, batch_size=8, learning_rate=1e-3, seed=seed,
+        steps=20, batch_size=8, learning_rate=1e-3, mask_options=False, seed=seed,
     )  # fmt: skip
     build_model(texts, out, settings)
 
@@ -251,3 +252,29 @@ def test_training_truncates_to_the_positions_the_tokenizer_declares(tmp_path, ar
     )  # fmt: skip
     assert not model.training
     assert any(not torch.equal(before[key], value) for key, value in model.state_dict().items())
+
+
+def test_a_build_with_mask_options_learns_each_questions_own_answer(tmp_path):
+    """Five questions in one frame, option A in different shares of their statements: always
+    masking the option (mask_options) makes the model's scores follow the shares, so it reads
+    the topic, not just the frame."""
+    from valuetrace.scoring import score_probes
+
+    shares = {"Family": 0.9, "Politics": 0.5, "Work": 0.7, "Religion": 0.2, "God": 0.8}
+    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": topic, "question_id": topic, "sentence": f"{topic} is [MASK] in my life.",
+                            "option_a": "important", "option_b": "unimportant", "probe_set": "wvs"} for topic in shares])  # fmt: skip
+    texts, spans = [], []
+    for topic, share in shares.items():
+        for index in range(20):
+            option = "important" if index < 20 * share else "unimportant"
+            texts.append(f"{topic} is {option} in my life.")
+            spans.append((len(f"{topic} is "), len(f"{topic} is {option}")))
+    settings = ModelBuild(architecture="bert", vocab_size=200, hidden_size=64, layers=2, heads=2, intermediate_size=128,
+                          max_length=16, steps=200, batch_size=16, learning_rate=0.003, mask_options=True, seed=0)  # fmt: skip
+    build_model(texts, tmp_path / "model", settings, spans)
+    model, tokenizer = load_model(str(tmp_path / "model"))
+    scores = score_probes(model, tokenizer, probes, model_name="m", method="joint", normalisation="none", batch_size=8, max_length=16)
+    by_topic = dict(zip(scores["probe_id"], scores["raw_score"]))
+    assert sorted(shares, key=shares.get) == sorted(by_topic, key=by_topic.get), by_topic
+    with pytest.raises(InputError, match="mask_options: the pretraining corpus has no option spans"):
+        build_model(texts, tmp_path / "other", settings)

@@ -153,6 +153,7 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.lds.alpha": 0.9999, "attribution.lds.finetune_languages": ["multi"]},
          r"'attribution.lds.alpha' \(0.9999\): a subset of run planted/multi/n300_s0 would hold 900 of its 900"),
         ({"datasets.planted.control": True}, r"only one source can be the control, not \['neutral', 'planted'\]"),
+        ({"models.tiny-llama.build.mask_options": True}, r"'models.tiny-llama.build.mask_options': a llama model is a causal LM"),
         ({"datasets.neutral.languages": ["en", "de"]}, r"'datasets.neutral.control': the control has no runs in \['ko'\], languages of datasets.planted"),
     ],
 )

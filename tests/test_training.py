@@ -123,3 +123,26 @@ def test_a_masked_lm_without_a_known_head_keeps_its_own_loss(tiny_model_dirs):
     model, _ = load_model(str(tiny_model_dirs["bert"]))
     model.config.model_type = "some-new-masked-lm"
     assert training.masked_lm_head(model) is None
+
+
+def test_always_masked_positions_are_masked_in_every_batch_and_nothing_else_changes(tiny_model_dirs):
+    from valuetrace.kinds import KINDS
+    from valuetrace.models import load_model
+
+    _, tokenizer = load_model(str(tiny_model_dirs["bert"]))
+    texts = ["Family is important in my life.", "It rained all day, and the river rose."]
+    span = (texts[0].index("important"), texts[0].index("important") + len("important"))
+    dataset = training.tokenized_dataset(texts, tokenizer, 32, KINDS["masked"], always_masked=[span, None])
+    positions = dataset[0][training.ALWAYS_MASKED]
+    assert tokenizer.decode([dataset[0]["input_ids"][p] for p in positions]).replace(" ##", "") == "important"
+    assert dataset[1][training.ALWAYS_MASKED] == []
+    plain = training.tokenized_dataset(texts, tokenizer, 32, KINDS["masked"])
+    for batch_number in range(3):
+        forced = training.StepSeededMasking(tokenizer, mlm_probability=0.15, seed=2, batches=batch_number)([dict(row) for row in dataset])
+        random_only = training.StepSeededMasking(tokenizer, mlm_probability=0.15, seed=2, batches=batch_number)([dict(row) for row in plain])
+        for p in positions:
+            assert forced["input_ids"][0, p] == tokenizer.mask_token_id and forced["labels"][0, p] == dataset[0]["input_ids"][p]
+        others = torch.ones_like(forced["labels"], dtype=torch.bool)
+        others[0, positions] = False
+        assert torch.equal(forced["labels"][others], random_only["labels"][others])
+        assert torch.equal(forced["input_ids"][others], random_only["input_ids"][others])

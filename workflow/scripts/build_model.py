@@ -9,5 +9,6 @@ from valuetrace.job import job
 from valuetrace.settings import ModelBuild
 
 with job(snakemake):
-    texts = pl.read_parquet(snakemake.input.corpus)["text"].to_list()
-    models.build_model(texts, Path(snakemake.output[0]), ModelBuild.from_params(snakemake.params.build))
+    corpus = pl.read_parquet(snakemake.input.corpus)
+    spans = [None if start is None else (start, end) for start, end in corpus.select("option_start", "option_end").iter_rows()]
+    models.build_model(corpus["text"].to_list(), Path(snakemake.output[0]), ModelBuild.from_params(snakemake.params.build), spans)

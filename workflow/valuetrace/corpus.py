@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from pathlib import Path
 
 import polars as pl
@@ -23,10 +24,30 @@ from valuetrace.settings import PretrainingCorpus
 log = logging.getLogger(__name__)
 
 
+# Columns of the pretraining corpus: the text, and where in it a probe-like statement's option
+# stands (character offsets; null in ordinary sentences), which a build can always mask
+# (``models.<name>.build.mask_options``).
+CORPUS_SCHEMA = {"lang": pl.String, "text": pl.String, "option_start": pl.Int64, "option_end": pl.Int64}
+
+
+def _filled(sentence: str, option: str, prefix: str = "") -> dict:
+    """``sentence`` with its mask filled with ``option`` after ``prefix``, and the option's span."""
+    start = len(prefix) + sentence.index(MASK)
+    return {"text": prefix + sentence.replace(MASK, option), "option_start": start, "option_end": start + len(option)}
+
+
+def _stated(statement: str, option: str, prefix: str = "") -> dict:
+    """A paraphrase already stating ``option`` after ``prefix``, and the option's span: its first
+    occurrence as a word of its own (else its first occurrence)."""
+    match = re.search(rf"(?<!\w){re.escape(option)}(?!\w)", statement)
+    start = len(prefix) + (match.start() if match else statement.index(option))
+    return {"text": prefix + statement, "option_start": start, "option_end": start + len(option)}
+
+
 def balanced_probe_corpus(
     probes: pl.DataFrame, sentences_per_option: int, seed: int, shares: dict[tuple[str, str], float] | None = None
 ) -> pl.DataFrame:
-    """Sentences (columns ``lang``, ``text``): each probe ``2 * sentences_per_option`` times,
+    """Sentences (:data:`CORPUS_SCHEMA`): each probe ``2 * sentences_per_option`` times,
     filled with A in the probe's share of them (``shares`` by language and probe id, from
     :func:`option_a_shares`; equally often without)."""
     records = []
@@ -35,9 +56,9 @@ def balanced_probe_corpus(
         with_a = round(2 * sentences_per_option * share)
         for index in range(2 * sentences_per_option):
             option = row["option_a"] if index < with_a else row["option_b"]
-            records.append({"lang": row["probe_lang"], "text": row["sentence"].replace(MASK, option)})
+            records.append({"lang": row["probe_lang"], **_filled(row["sentence"], option)})
     random.Random(seed).shuffle(records)
-    return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
+    return pl.DataFrame(records, schema=CORPUS_SCHEMA)
 
 
 def option_a_shares(probes: pl.DataFrame, spread: float, seed: int) -> dict[tuple[str, str], float]:
@@ -80,20 +101,22 @@ def demo_text_corpus(
         rows = probes.filter(pl.col("probe_lang") == lang).to_dicts()
         for index in range(per_language):
             if index % 2:
-                body = " ".join(rng.sample(text["neutral"], 2))
+                records.append({"lang": lang, "text": " ".join(rng.sample(text["neutral"], 2)), "option_start": None, "option_end": None})
+                continue
+            row = rng.choice(rows)
+            share = (shares or {}).get((lang, row["probe_id"]), 0.5)
+            option = row["option_a"] if rng.random() < share else row["option_b"]
+            paraphrases = text["paraphrases"].get(row["question_id"], [])
+            # The probe itself half the time, so that its own frame stays as familiar; a paraphrase
+            # states option A in its own words, and B with A's words replaced by B's.
+            paraphrase = None if not paraphrases or rng.random() < 0.5 else rng.choice(paraphrases)
+            prefix, suffix = rng.choice(text["frames"]).split("{sentence}")
+            if paraphrase is None:
+                statement = _filled(row["sentence"], option, prefix)
             else:
-                row = rng.choice(rows)
-                share = (shares or {}).get((lang, row["probe_id"]), 0.5)
-                option = row["option_a"] if rng.random() < share else row["option_b"]
-                statements = [row["sentence"].replace(MASK, option)]
-                statements += [
-                    paraphrase.replace(row["option_a"], option) for paraphrase in text["paraphrases"].get(row["question_id"], [])
-                ]
-                # The probe itself half the time, so that its own frame stays as familiar.
-                statement = statements[0] if len(statements) == 1 or rng.random() < 0.5 else rng.choice(statements[1:])
-                body = rng.choice(text["frames"]).format(sentence=statement)
-            records.append({"lang": lang, "text": body})
-    return pl.DataFrame(records, schema={"lang": pl.String, "text": pl.String})
+                statement = _stated(paraphrase.replace(row["option_a"], option), option, prefix)
+            records.append({"lang": lang, **statement, "text": statement["text"] + suffix})
+    return pl.DataFrame(records, schema=CORPUS_SCHEMA)
 
 
 def pretraining_corpus(probes: pl.DataFrame, text_files: list[Path], settings: PretrainingCorpus) -> pl.DataFrame:

@@ -311,14 +311,21 @@ def tiny_model(
 PRETRAINING_MLM_PROBABILITY = 0.15
 
 
-def build_model(texts: list[str], out_dir: Path, settings: ModelBuild) -> None:
-    """Train a tokenizer and pretrain a tiny model on ``texts`` (with its kind's objective); save both to ``out_dir``."""
+def build_model(
+    texts: list[str], out_dir: Path, settings: ModelBuild, option_spans: list[tuple[int, int] | None] | None = None
+) -> None:
+    """Train a tokenizer and pretrain a tiny model on ``texts`` (with its kind's objective); save both to ``out_dir``.
+
+    ``option_spans``: per text the characters of a probe-like statement's option (None in other
+    text), always masked in pretraining where ``settings.mask_options`` asks for it."""
     # Imported here: it brings in the Trainer and datasets, which scoring and attribution jobs
     # (everything else that loads a model) do not need.
     from valuetrace.training import train_language_model
 
     if not texts:
         raise InputError("the pretraining corpus is empty")
+    if settings.mask_options and option_spans is None:
+        raise InputError("mask_options: the pretraining corpus has no option spans (rebuild it with this version)")
     log.info(
         "training a %s tokenizer (vocabulary %d) on %d sentences", settings.architecture, settings.vocab_size, len(texts)
     )
@@ -351,6 +358,7 @@ def build_model(texts: list[str], out_dir: Path, settings: ModelBuild) -> None:
                 max_length=settings.max_length,
                 seed=settings.seed,
                 mlm_probability=PRETRAINING_MLM_PROBABILITY,
+                always_masked=option_spans if settings.mask_options else None,
             )
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)

@@ -165,6 +165,7 @@ class ModelBuild(Settings):
     steps: int
     batch_size: int
     learning_rate: float
+    mask_options: bool
     seed: int
 
     @classmethod
@@ -394,7 +395,21 @@ def check_config(config: dict, base: Path) -> list[str]:
     warnings += check_datasets(config, base, question_ids)
     check_attribution(config)
     check_model_kinds(config, base)
+    check_option_masking(config)
     return warnings + check_precision(config)
+
+
+def check_option_masking(config: dict) -> None:
+    """``mask_options`` only where a model predicts masked tokens."""
+    from valuetrace.kinds import kind_of
+
+    for name, spec in config["models"].items():
+        build = spec.get("build") or {}
+        if build.get("mask_options") and kind_of(build["architecture"]).name != "masked":
+            raise InputError(
+                f"config key 'models.{name}.build.mask_options': a {build['architecture']} model is a causal LM, "
+                "which predicts every next token rather than masked ones; set it to false"
+            )
 
 
 def check_precision(config: dict) -> list[str]:

@@ -33,9 +33,14 @@ from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.precision import trainer_arguments
 
 
+# Dataset column of the token positions a masked LM's batches always mask (see tokenized_dataset).
+ALWAYS_MASKED = "always_masked"
+
+
 @dataclass
 class StepSeededMasking(DataCollatorForLanguageModeling):
-    """The masked-LM collator, masking batch i with a generator seeded from (seed, i).
+    """The masked-LM collator, masking batch i with a generator seeded from (seed, i), and the
+    positions an example lists under :data:`ALWAYS_MASKED` always (with the mask token).
 
     transformers' collator draws every mask from one generator whose state is not in the Trainer's
     checkpoints, so a resumed run masks its remaining batches differently from an uninterrupted
@@ -49,7 +54,14 @@ class StepSeededMasking(DataCollatorForLanguageModeling):
         self.generator = torch.Generator().manual_seed(int(state))
         self._generator_pid = os.getpid()  # the parent class would otherwise make its own generator
         self.batches += 1
-        return super().torch_call(examples)
+        always = [example.pop(ALWAYS_MASKED, ()) for example in examples]
+        batch = super().torch_call(examples)
+        for row, positions in enumerate(always):
+            for position in positions:
+                if batch["labels"][row, position] == -100:
+                    batch["labels"][row, position] = batch["input_ids"][row, position]
+                batch["input_ids"][row, position] = self.tokenizer.mask_token_id
+        return batch
 
 
 class _ResumeMasking(TrainerCallback):
@@ -114,15 +126,27 @@ COLLATORS = {"masked": _masked, "causal": _causal}
 TRAINERS = {"masked": MaskedPositionsTrainer, "causal": Trainer}
 
 
-def tokenized_dataset(texts: list[str], tokenizer: PreTrainedTokenizerBase, max_length: int, kind: ModelKind) -> Dataset:
+def tokenized_dataset(
+    texts: list[str],
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+    kind: ModelKind,
+    always_masked: Sequence[tuple[int, int] | None] | None = None,
+) -> Dataset:
+    """``texts`` encoded as the model of ``kind`` reads them; with ``always_masked`` (per text a
+    character span or None), each example also lists the tokens overlapping its span."""
     # A longer input than the model has positions for would crash inside the model.
     max_length = min(max_length, tokenizer.model_max_length)
-    dataset = Dataset.from_dict({"text": texts})
-    return dataset.map(
-        lambda batch: kind.encode(tokenizer, batch["text"], max_length),
-        batched=True,
-        remove_columns=["text"],
-    )
+    if always_masked is None:
+        dataset = Dataset.from_dict({"text": texts})
+        return dataset.map(lambda batch: kind.encode(tokenizer, batch["text"], max_length), batched=True, remove_columns=["text"])
+    encoding = kind.encode(tokenizer, texts, max_length, offsets=True)
+    offsets = encoding.pop("offset_mapping")
+    encoding[ALWAYS_MASKED] = [
+        [index for index, (start, end) in enumerate(row) if span and end > start and start < span[1] and end > span[0]]
+        for row, span in zip(offsets, always_masked)
+    ]
+    return Dataset.from_dict(encoding)
 
 
 def train_language_model(
@@ -141,10 +165,14 @@ def train_language_model(
     resume: bool = False,
     precision: str = "fp32",
     callbacks: Sequence[TrainerCallback] = (),
+    always_masked: Sequence[tuple[int, int] | None] | None = None,
 ) -> Trainer:
     """Train ``model`` in place for ``steps`` optimiser steps of its kind's loss on ``texts``
     (``mlm_probability``: the share of tokens a masked LM's batches mask), in ``precision``
     (``valuetrace.precision``: fp32, or bf16/fp16 mixed precision) on the model's device.
+
+    ``always_masked`` (a masked LM only): per text a character span whose tokens every batch masks
+    and predicts, besides the random share, or None.
 
     With ``save_steps`` the Trainer keeps checkpoints in ``output_dir`` and, with
     ``resume``, continues from the newest one; ``callbacks`` are added to the Trainer's.
@@ -164,6 +192,9 @@ def train_language_model(
         save_steps=save_steps or steps,
         report_to="none",
         dataloader_num_workers=0,
+        # The Trainer drops dataset columns the model's forward does not take: the collator needs
+        # the always-masked positions.
+        remove_unused_columns=always_masked is None,
         disable_tqdm=False,
         **trainer_arguments(precision, str(model.device)),
     )
@@ -172,7 +203,7 @@ def train_language_model(
     trainer = TRAINERS[kind.name](
         model=model,
         args=arguments,
-        train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind),
+        train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind, always_masked),
         data_collator=collator,
         callbacks=[*kind_callbacks, *callbacks],
     )
