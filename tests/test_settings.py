@@ -52,6 +52,17 @@ def test_demo_and_paper_configs_are_valid():
     assert any("survey.path" in warning for warning in warnings)
 
 
+def test_the_configs_merged_over_the_demo_are_valid():
+    """config/validation.yaml and config/harder_plantings.yaml, each merged over the demo config."""
+    assert check(settings.validate_config(copy.deepcopy(VALIDATION))) == []
+    harder = copy.deepcopy(DEMO)
+    update_config(harder, yaml.safe_load((REPO / "config" / "harder_plantings.yaml").read_text()))
+    harder = settings.validate_config(harder)
+    assert check(harder) == []  # the planted questions have paraphrases in every planted language
+    assert harder["models"]["tiny-bert"]["build"]["mask_options"] and not harder["models"]["tiny-xlmr"]["build"]["mask_options"]
+    assert harder["datasets"]["planted"]["planted_questions"] == ["Q1", "Q164", "Q30"]
+
+
 def test_validation_fills_in_the_schema_defaults():
     config = validated(**{"scoring.batch_size": None, "finetuning.checkpoints": None, "attribution.top_k": None, "significance": None})
     assert config["significance"]["fdr"] == settings.schema_default("significance", "fdr") == 0.05  # a whole section
