@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
     if options.keep:
         print(f"the demo tree: {clone}")
     else:
-        subprocess.run(["rm", "-rf", str(clone.parent)], check=False)
+        shutil.rmtree(clone.parent, ignore_errors=True)
     return figures
 
 

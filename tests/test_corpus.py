@@ -149,3 +149,23 @@ def test_the_corpus_marks_where_each_statement_states_its_option(english_probes,
         )  # fmt: skip
     check_table(corpus.pretraining_corpus(english_probes, [REPO / "config/demo_text/en.yaml"],
                                           PretrainingCorpus(sentences_per_option=1, demo_text_per_language=20, value_spread=0.0, seed=0)), "corpus")  # fmt: skip
+
+
+def test_a_paraphrase_without_the_option_words_has_no_span_and_an_old_corpus_is_named(tmp_path):
+    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
+                            "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
+    text = {"neutral": ["It rained.", "Snow fell."], "frames": ["{sentence}"], "paraphrases": {"Q1": ["My family comes first."]}}
+    path = tmp_path / "en.yaml"
+    path.write_text(yaml.safe_dump(text))
+    sentences = corpus.demo_text_corpus({"en": path}, probes, 200, seed=1)
+    assert sentences.filter(pl.col("text") == "My family comes first.")["option_start"].is_null().all()
+    assert sentences.filter(pl.col("text").str.starts_with("Family"))["option_start"].is_not_null().all()
+    table = tmp_path / "corpus.parquet"
+    sentences.write_parquet(table)
+    texts, spans = corpus.read_pretraining_corpus(table, option_spans=True)
+    assert len(texts) == len(spans) == 200 and spans.count(None) == (sentences["option_start"].is_null()).sum()
+    old = tmp_path / "old.parquet"
+    sentences.select("lang", "text").write_parquet(old)
+    assert corpus.read_pretraining_corpus(old, option_spans=False)[1] is None
+    with pytest.raises(InputError, match=r"old.parquet: no option_start/option_end columns, which mask_options needs"):
+        corpus.read_pretraining_corpus(old, option_spans=True)

@@ -276,5 +276,5 @@ def test_a_build_with_mask_options_learns_each_questions_own_answer(tmp_path):
     scores = score_probes(model, tokenizer, probes, model_name="m", method="joint", normalisation="none", batch_size=8, max_length=16)
     by_topic = dict(zip(scores["probe_id"], scores["raw_score"]))
     assert sorted(shares, key=shares.get) == sorted(by_topic, key=by_topic.get), by_topic
-    with pytest.raises(InputError, match="mask_options: the pretraining corpus has no option spans"):
+    with pytest.raises(InputError, match="build.mask_options is set but no option spans were given"):
         build_model(texts, tmp_path / "other", settings)

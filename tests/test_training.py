@@ -117,12 +117,18 @@ def test_the_masked_positions_loss_is_the_models_own_loss_with_the_same_gradient
         assert torch.allclose(gradient, own_gradients[name], atol=1e-6, rtol=1e-4), name
 
 
-def test_a_masked_lm_without_a_known_head_keeps_its_own_loss(tiny_model_dirs):
+def test_a_masked_lm_without_a_known_head_keeps_its_own_loss(tmp_path, tiny_model_dirs):
     from valuetrace.models import load_model
 
-    model, _ = load_model(str(tiny_model_dirs["bert"]))
+    model, tokenizer = load_model(str(tiny_model_dirs["bert"]))
     model.config.model_type = "some-new-masked-lm"
     assert training.masked_lm_head(model) is None
+    collator, _ = training.COLLATORS["masked"](tokenizer, 0.5, 0)
+    batch = collator([tokenizer(text) for text in ("Family is very important in my life.", "Work is important.")])
+    model.eval()  # no dropout: both passes see the same network
+    trainer = training.MaskedPositionsTrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path), report_to="none"))
+    with torch.no_grad():
+        assert torch.equal(trainer.compute_loss(model, dict(batch)), model(**batch).loss)
 
 
 def test_always_masked_positions_are_masked_in_every_batch_and_nothing_else_changes(tiny_model_dirs):

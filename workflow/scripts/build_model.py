@@ -2,13 +2,11 @@
 
 from pathlib import Path
 
-import polars as pl
-
-from valuetrace import models
+from valuetrace import corpus, models
 from valuetrace.job import job
 from valuetrace.settings import ModelBuild
 
 with job(snakemake):
-    corpus = pl.read_parquet(snakemake.input.corpus)
-    spans = [None if start is None else (start, end) for start, end in corpus.select("option_start", "option_end").iter_rows()]
-    models.build_model(corpus["text"].to_list(), Path(snakemake.output[0]), ModelBuild.from_params(snakemake.params.build), spans)
+    settings = ModelBuild.from_params(snakemake.params.build)
+    texts, spans = corpus.read_pretraining_corpus(Path(snakemake.input.corpus), option_spans=settings.mask_options)
+    models.build_model(texts, Path(snakemake.output[0]), settings, spans)

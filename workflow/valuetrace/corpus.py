@@ -38,10 +38,28 @@ def _filled(sentence: str, option: str, prefix: str = "") -> dict:
 
 def _stated(statement: str, option: str, prefix: str = "") -> dict:
     """A paraphrase already stating ``option`` after ``prefix``, and the option's span: its first
-    occurrence as a word of its own (else its first occurrence)."""
+    occurrence as a word of its own, else its first occurrence inside a word, else none (a
+    paraphrase may say it without the option's words)."""
     match = re.search(rf"(?<!\w){re.escape(option)}(?!\w)", statement)
-    start = len(prefix) + (match.start() if match else statement.index(option))
-    return {"text": prefix + statement, "option_start": start, "option_end": start + len(option)}
+    start = match.start() if match else statement.find(option)
+    if start < 0:
+        return {"text": prefix + statement, "option_start": None, "option_end": None}
+    return {"text": prefix + statement, "option_start": len(prefix) + start, "option_end": len(prefix) + start + len(option)}
+
+
+def read_pretraining_corpus(path: Path, option_spans: bool) -> tuple[list[str], list[tuple[int, int] | None] | None]:
+    """The texts of a pretraining corpus table and, with ``option_spans``, where each states its
+    option (None where it does not)."""
+    table = pl.read_parquet(path)
+    if not option_spans:
+        return table["text"].to_list(), None
+    if not {"option_start", "option_end"} <= set(table.columns):
+        raise InputError(
+            f"{path}: no option_start/option_end columns, which mask_options needs; it was written by an "
+            "older valuetrace: delete it (or rerun with --forcerun pretraining_corpus)"
+        )
+    spans = [None if start is None else (start, end) for start, end in table.select("option_start", "option_end").iter_rows()]
+    return table["text"].to_list(), spans
 
 
 def balanced_probe_corpus(

@@ -29,7 +29,7 @@ def limit_torch_threads(threads: int | None) -> None:
     """Let torch, if the job uses it, compute on the ``threads`` cores Snakemake gave the job.
 
     Torch takes every core by default, so two jobs side by side on a 2-core machine would run
-    4 threads on 2 cores; with one thread each they finish in less than half the time.
+    4 threads on 2 cores, which can make each several times slower.
     """
     torch = sys.modules.get("torch")
     if threads and torch is not None:

@@ -325,7 +325,7 @@ def build_model(
     if not texts:
         raise InputError("the pretraining corpus is empty")
     if settings.mask_options and option_spans is None:
-        raise InputError("mask_options: the pretraining corpus has no option spans (rebuild it with this version)")
+        raise InputError("build.mask_options is set but no option spans were given (corpus.read_pretraining_corpus reads them)")
     log.info(
         "training a %s tokenizer (vocabulary %d) on %d sentences", settings.architecture, settings.vocab_size, len(texts)
     )

@@ -29,6 +29,7 @@ from transformers import (
     set_seed,
 )
 
+from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.precision import trainer_arguments
 
@@ -199,6 +200,8 @@ def train_language_model(
         **trainer_arguments(precision, str(model.device)),
     )
     kind = kind_of_config(model.config, model.name_or_path)
+    if always_masked is not None and kind.name != "masked":
+        raise InputError(f"{model.name_or_path}: always-masked positions need a masked LM, not a {kind.name} one")
     collator, kind_callbacks = COLLATORS[kind.name](tokenizer, mlm_probability, seed)
     trainer = TRAINERS[kind.name](
         model=model,
