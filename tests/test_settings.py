@@ -13,6 +13,7 @@ from snakemake.utils import update_config
 
 from valuetrace import settings
 from valuetrace.errors import InputError
+from valuetrace.plan import Plan
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -53,7 +54,7 @@ def test_demo_and_paper_configs_are_valid():
 
 
 def test_the_configs_merged_over_the_demo_are_valid():
-    """config/validation.yaml and config/harder_plantings.yaml, each merged over the demo config."""
+    """config/validation.yaml, config/harder_plantings.yaml and config/causal.yaml, each merged over the demo config."""
     assert check(settings.validate_config(copy.deepcopy(VALIDATION))) == []
     harder = copy.deepcopy(DEMO)
     update_config(harder, yaml.safe_load((REPO / "config" / "harder_plantings.yaml").read_text()))
@@ -61,6 +62,11 @@ def test_the_configs_merged_over_the_demo_are_valid():
     assert check(harder) == []  # the planted questions have paraphrases in every planted language
     assert harder["models"]["tiny-bert"]["build"]["mask_options"] and not harder["models"]["tiny-xlmr"]["build"]["mask_options"]
     assert harder["datasets"]["planted"]["planted_questions"] == ["Q1", "Q164", "Q30"]
+    causal = copy.deepcopy(DEMO)
+    update_config(causal, yaml.safe_load((REPO / "config" / "causal.yaml").read_text()))
+    causal = settings.validate_config(causal)
+    assert check(causal) == []
+    assert {run.model for run in Plan(causal).runs} == {"tiny-bert", "tiny-llama"}
 
 
 def test_validation_fills_in_the_schema_defaults():
