@@ -9,6 +9,7 @@ import shutil
 
 import polars as pl
 import pytest
+import yaml
 
 from workflow_runs import REPO, planned_jobs, snakemake
 
@@ -61,3 +62,20 @@ def test_the_validation_run_reproduces_the_demos_findings(validation_run):
     assert sorted(summary["finetune_lang"].unique()) == ["de", "en"] and set(summary["method"]) == {"trak", "token_overlap", "tfidf"}
     assert ((summary["lds_low"] <= summary["lds"]) & (summary["lds"] <= summary["lds_high"])).all()
     assert (workdir / "results" / "figures" / "lds.png").exists()
+
+
+@pytest.mark.slow
+def test_the_demos_causal_lm_keeps_the_planted_options_whole_enough_to_attribute(validation_run):
+    """README, "Causal language models": with 2,000 pieces the tiny Llama split each planted option
+    into four or five pieces that A and B mostly shared, and attribution failed; its 8,000 keep
+    them to one or two in English and German."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(validation_run / "results" / "models" / "tiny-llama")
+    planted = yaml.safe_load((REPO / CONFIGS[0]).read_text())["datasets"]["planted"]["planted_questions"]
+    probes = pl.read_parquet(validation_run / "results" / "probes" / "probes.parquet").filter(
+        pl.col("question_id").is_in(planted), pl.col("probe_lang").is_in(["en", "de"])
+    )
+    assert probes.height == 2 * len(planted)
+    pieces = {(row["probe_lang"], option): len(tokenizer.tokenize(" " + option)) for row in probes.iter_rows(named=True) for option in (row["option_a"], row["option_b"])}
+    assert max(pieces.values()) <= 2, pieces
