@@ -38,6 +38,14 @@ def test_paper_scale_benchmark_runs_its_cpu_smoke_mode_and_prints_every_figure(c
 
 
 @pytest.mark.slow
+def test_trak_cost_per_example_is_never_negative():
+    """Timing noise can make the larger of the two featurisations the faster (CI failed on a
+    negative grid estimate): the cost per example is then the larger run's time per example."""
+    per_example = load("gpu_paper_scale").per_example_seconds
+    assert per_example({16: 1.0, 24: 1.8}) == pytest.approx(0.1)
+    assert per_example({24: 1.5, 16: 1.6}) == pytest.approx(1.5 / 24)
+
+
 @pytest.mark.parametrize(
     ("name", "printed"),
     [
