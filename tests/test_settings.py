@@ -89,6 +89,8 @@ def test_validation_fills_in_the_schema_defaults():
         ({"scoring.method": None}, "config key 'scoring': 'method' is a required property"),
         ({"attribution.lds.subsets": 2}, "config key 'attribution.lds.subsets': 2 is less than the minimum of 3"),
         ({"attribution.lds.alpha": 1}, "config key 'attribution.lds.alpha': 1 is greater than or equal to the maximum of 1"),
+        # trak adds lambda_reg to the kernel in float16: 1e5 would be inf there and every score NaN (measured).
+        ({"attribution.lambda_reg": 1e5}, "config key 'attribution.lambda_reg': 100000.0 is greater than or equal to the maximum of 65504"),
     ],
 )
 def test_a_config_that_breaks_the_schema_is_one_line_naming_the_key(changes, message):
