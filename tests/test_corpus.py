@@ -80,13 +80,21 @@ def test_base_values_spread_the_share_of_option_a_per_probe(english_probes):
         assert (sentences["text"] == row["sentence"].replace(MASK, row["option_b"])).sum() == 20 - with_a
 
 
+# One English probe and its demo text, for the tests of how the corpus states it.
+FAMILY = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
+                        "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
+
+
+def family_demo_text(directory: Path, frame: str, paraphrase: str) -> dict[str, Path]:
+    """A demo text file for FAMILY: two neutral sentences, one frame, one paraphrase of Q1."""
+    path = directory / "en.yaml"
+    path.write_text(yaml.safe_dump({"neutral": ["It rained.", "Snow fell."], "frames": [frame], "paraphrases": {"Q1": [paraphrase]}}))
+    return {"en": path}
+
+
 def test_pretraining_states_paraphrases_with_either_option(tmp_path):
-    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
-                            "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
-    text = {"neutral": ["It rained.", "Snow fell."], "frames": ["{sentence}"], "paraphrases": {"Q1": ["My family is very important to me."]}}
-    path = tmp_path / "en.yaml"
-    path.write_text(yaml.safe_dump(text))
-    sentences = corpus.demo_text_corpus({"en": path}, probes, 400, seed=1)["text"]
+    text = family_demo_text(tmp_path, "{sentence}", "My family is very important to me.")
+    sentences = corpus.demo_text_corpus(text, FAMILY, 400, seed=1)["text"]
     counts = {sentence: (sentences == sentence).sum() for sentence in (
         "Family is important in my life.", "Family is unimportant in my life.",
         "My family is very important to me.", "My family is very unimportant to me.",
@@ -132,18 +140,13 @@ def test_paraphrase_planting_of_a_question_without_paraphrases_is_refused(tmp_pa
 def test_the_corpus_marks_where_each_statement_states_its_option(english_probes, tmp_path):
     """option_start/option_end cover the option in the filled probe and in a paraphrase stated
     with either option, in its frame; ordinary sentences have none."""
-    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
-                            "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
-    text = {"neutral": ["It rained.", "Snow fell."], "frames": ["I say it: {sentence} Always."],
-            "paraphrases": {"Q1": ["Nothing is as important to me as my family."]}}  # fmt: skip
-    path = tmp_path / "en.yaml"
-    path.write_text(yaml.safe_dump(text))
-    sentences = pl.concat([corpus.demo_text_corpus({"en": path}, probes, 200, seed=1), corpus.balanced_probe_corpus(probes, 3, seed=0)])
+    text = family_demo_text(tmp_path, "I say it: {sentence} Always.", "Nothing is as important to me as my family.")
+    sentences = pl.concat([corpus.demo_text_corpus(text, FAMILY, 200, seed=1), corpus.balanced_probe_corpus(FAMILY, 3, seed=0)])
     stated = sentences.filter(pl.col("option_start").is_not_null())
     assert stated.height == 100 + 6 and sentences.filter(pl.col("option_start").is_null())["text"].str.contains("rained").all()
-    for text_, start, end in stated.select("text", "option_start", "option_end").iter_rows():
-        assert text_[start:end] in ("important", "unimportant")
-        assert text_[:start] + "[MASK]" + text_[end:] in (
+    for statement, start, end in stated.select("text", "option_start", "option_end").iter_rows():
+        assert statement[start:end] in ("important", "unimportant")
+        assert statement[:start] + "[MASK]" + statement[end:] in (
             "I say it: Family is [MASK] in my life. Always.", "I say it: Nothing is as [MASK] to me as my family. Always.",
             "Family is [MASK] in my life.",
         )  # fmt: skip
@@ -152,12 +155,7 @@ def test_the_corpus_marks_where_each_statement_states_its_option(english_probes,
 
 
 def test_a_paraphrase_without_the_option_words_has_no_span_and_an_old_corpus_is_named(tmp_path):
-    probes = pl.DataFrame([{"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1", "sentence": "Family is [MASK] in my life.",
-                            "option_a": "important", "option_b": "unimportant"}])  # fmt: skip
-    text = {"neutral": ["It rained.", "Snow fell."], "frames": ["{sentence}"], "paraphrases": {"Q1": ["My family comes first."]}}
-    path = tmp_path / "en.yaml"
-    path.write_text(yaml.safe_dump(text))
-    sentences = corpus.demo_text_corpus({"en": path}, probes, 200, seed=1)
+    sentences = corpus.demo_text_corpus(family_demo_text(tmp_path, "{sentence}", "My family comes first."), FAMILY, 200, seed=1)
     assert sentences.filter(pl.col("text") == "My family comes first.")["option_start"].is_null().all()
     assert sentences.filter(pl.col("text").str.starts_with("Family"))["option_start"].is_not_null().all()
     table = tmp_path / "corpus.parquet"
