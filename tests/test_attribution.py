@@ -3,6 +3,8 @@ built-in copy self-check through the whole pipeline."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 import pytest
 
@@ -15,24 +17,27 @@ from valuetrace.settings import Scoring, Trak
 from valuetrace.tables import check_table
 
 TRAK = Trak(
-    checkpoints=2, proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
+    checkpoints=2, projection="random", proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
     mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
 )  # fmt: skip
 SCORING = Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32")
 
 
+@pytest.mark.parametrize("projection", ["random", "none"])
 @pytest.mark.parametrize("architecture", ["bert", "xlm-roberta", *CAUSAL_ARCHITECTURES])
-def test_copies_of_training_examples_are_attributed_to_themselves(tmp_path, tiny_model_dirs, shipped_probes, architecture):
-    """The built-in self-check: the whole pipeline, two checkpoints, every copy finds its original."""
+def test_copies_of_training_examples_are_attributed_to_themselves(tmp_path, tiny_model_dirs, shipped_probes, architecture, projection):
+    """The built-in self-check: the whole pipeline, two checkpoints, every copy finds its original,
+    with trak's random projection and with the exact kernel."""
+    trak = dataclasses.replace(TRAK, projection=projection)
     run_dir, train = fake_run(tmp_path, tiny_model_dirs[architecture], TEXTS)
     probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(5)
     chosen = attribution_summary.targets(probes, scores_of(probes, 0.0), scores_of(probes, 1.0), "all")
     score_dirs = []
     for checkpoint in (1, 2):
         features, scores = tmp_path / f"features{checkpoint}", tmp_path / f"scores{checkpoint}"
-        attribution.featurize(run_dir, train, features, checkpoint=checkpoint, settings=TRAK, device="cpu")
+        attribution.featurize(run_dir, train, features, checkpoint=checkpoint, settings=trak, device="cpu")
         attribution.score(
-            run_dir, features, train, probes, chosen, scores, checkpoint=checkpoint, trak=TRAK, scoring=SCORING, device="cpu"
+            run_dir, features, train, probes, chosen, scores, checkpoint=checkpoint, trak=trak, scoring=SCORING, device="cpu"
         )
         score_dirs.append(scores)
     top, groups, checks = attribution_summary.gather(Run("m", "src", "en", 12, 0), score_dirs, train, chosen, top_k=4)

@@ -64,6 +64,23 @@ def test_gather_ranks_along_the_shift_and_sums_by_language(tmp_path, shipped_pro
     assert planted.filter(pl.col("probe_lang") == "en")["precision"].to_list() == [0.5]
 
 
+def test_self_check_does_not_count_duplicates_of_the_copied_text(tmp_path, shipped_probes):
+    """Planted sources repeat sentences; a copy's duplicate ties with the original, so it may rank
+    above it without failing the check, while any other text above the original fails it."""
+    train = tmp_path / "train.parquet"
+    texts = ["same", "other", "same", "third"]
+    pl.DataFrame({"example_id": ["0", "1", "2", "3"], "lang": ["en"] * 4, "source": ["s"] * 4, "text": texts}).write_parquet(train)
+    probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(1)
+    chosen = attribution_summary.targets(probes, scores_of(probes, 0.0), scores_of(probes, 1.0), "all")
+    # probe, then copies of example 0 (its duplicate 2 scores higher) and of example 3 (example 1 higher)
+    influence = np.array([[0.0, 5.0, 0.0], [0.0, 0.0, 7.0], [0.0, 5.5, 0.0], [0.0, 0.0, 6.0]])
+    directories = [write_scores(tmp_path / "c1", influence, chosen, [0, 3])]
+    _, _, checks = attribution_summary.gather(Run("m", "s", "en", 4, 0), directories, train, chosen, top_k=2)
+    assert checks["top_example"].to_list() == ["2", "1"]
+    assert checks["original_rank"].to_list() == [1, 2]
+    assert checks["passed"].to_list() == [True, False]
+
+
 def test_gather_refuses_checkpoints_that_scored_different_targets(tmp_path, shipped_probes):
     train = tmp_path / "train.parquet"
     pl.DataFrame({"example_id": ["0"], "lang": ["en"], "source": ["s"], "text": ["a"]}).write_parquet(train)

@@ -24,10 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import torch
 from tqdm import tqdm
 from trak import TRAKer
-from trak.projectors import BasicProjector, ProjectionType
 
 from valuetrace.attribution_summary import PROBE_KEY, self_check_indices
 from valuetrace.errors import InputError
@@ -42,6 +40,7 @@ from valuetrace.influence import (
 )
 from valuetrace.kinds import kind_of_config
 from valuetrace.models import load_tokenizer, load_weights, resolve_device
+from valuetrace.projection import PROJECTIONS
 from valuetrace.settings import Scoring, Trak
 from valuetrace.tables import atomic_directory
 
@@ -70,19 +69,7 @@ def checkpoint_dir(run_dir: Path, index: int, used: int) -> Path:
 def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) -> TRAKer:
     names = parameters_with_gradients(model, list(settings.include_parameters), list(settings.exclude_parameters))
     grad_dim = sum(parameter.numel() for name, parameter in model.named_parameters() if name in names)
-    projector = None  # on a GPU trak picks its CUDA projector when fast_jl is installed
-    if device == "cpu":
-        # trak's default CPU projector regenerates its matrix in blocks of 100 columns for
-        # every batch; one block made once per checkpoint is many times faster.
-        projector = BasicProjector(
-            grad_dim=grad_dim,
-            proj_dim=settings.proj_dim,
-            seed=settings.projector_seed,
-            proj_type=ProjectionType.normal,
-            device="cpu",
-            block_size=settings.proj_dim,
-            dtype=torch.float32,
-        )
+    features = PROJECTIONS[settings.projection](grad_dim, n_train, settings.proj_dim, settings.projector_seed, device)
     return TRAKer(
         model=model,
         task=SignedLogProbability(),
@@ -90,18 +77,10 @@ def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) ->
         save_dir=str(save_dir),
         device=device,
         gradient_computer=SelectedParameterGradients,
-        projector=projector,
-        proj_dim=settings.proj_dim,
-        projector_seed=settings.projector_seed,
         grad_wrt=names,
         lambda_reg=settings.lambda_reg,
-        # Half precision is trak's default, made explicit: projected gradients, features and target
-        # gradients are stored as float16 (half the disk and memory of float32) and multiplied in
-        # it; X^T X is summed in float16 and inverted in float32. Per-example gradients are
-        # computed in the model's float32 and projected in float32 by the CPU projector above,
-        # in float16 by trak's CUDA projector.
-        use_half_precision=True,
         logging_level=logging.WARNING,
+        **features,
     )
 
 

@@ -138,12 +138,16 @@ def gather(
 
     copies = influence[:, n_probes:]
     original = copies[copied, np.arange(len(copied))]
+    # An exact duplicate of the copied text has the same gradient, so the two tie up to rounding
+    # and either may come first: only examples of other texts count against the original.
+    texts = train["text"].to_numpy()
+    other_text = texts[:, None] != texts[copied][None, :]
     checks = pl.DataFrame(
         {
             **{key: [value] * len(copied) for key, value in run_columns.items()},
             "copied_example": [train["example_id"][i] for i in copied],
             "top_example": [train["example_id"][int(i)] for i in copies.argmax(axis=0)],
-            "original_rank": (1 + (copies > original).sum(axis=0)).astype(np.int64),
+            "original_rank": (1 + ((copies > original) & other_text).sum(axis=0)).astype(np.int64),
         }
     ).with_columns(passed=pl.col("original_rank") == 1)
     if not checks["passed"].all():

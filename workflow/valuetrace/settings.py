@@ -270,6 +270,7 @@ class Trak(Settings):
     """What fixes a run's TRAK features (``attribution``, with fine-tuning's sequence length)."""
 
     checkpoints: int
+    projection: str
     proj_dim: int
     lambda_reg: float
     include_parameters: tuple[str, ...]

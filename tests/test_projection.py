@@ -1,0 +1,48 @@
+"""How gradients become TRAK features (valuetrace.projection): the exact kernel's dual form
+gives trak's ridge-regression scores, and refuses what would not fit in memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from valuetrace.errors import InputError
+from valuetrace.projection import PROJECTIONS, DualScoreComputer
+
+
+def primal_scores(train: np.ndarray, targets: np.ndarray, lambda_reg: float) -> np.ndarray:
+    """X (XᵀX + λI)⁻¹ x_t for every target, the formula of trak's BasicScoreComputer (without its rescaling)."""
+    kernel = train.T @ train + lambda_reg * np.eye(train.shape[1])
+    return train @ np.linalg.solve(kernel, targets.T)
+
+
+@pytest.mark.parametrize(("n_train", "grad_dim"), [(40, 12), (6, 700)])
+@pytest.mark.parametrize("lambda_reg", [0.05, 3.0])
+def test_dual_scores_equal_trak_ridge_regression(n_train, grad_dim, lambda_reg):
+    """More or fewer gradient dimensions than examples: the n x n dual form is the p x p formula."""
+    generator = np.random.default_rng(0)
+    train = generator.normal(size=(n_train, grad_dim))
+    targets = generator.normal(size=(3, grad_dim))
+    computer = DualScoreComputer(dtype=torch.float32, device="cpu", lambda_reg=lambda_reg)
+    grads = torch.tensor(train, dtype=torch.float32)
+    features = computer.get_x_xtx_inv(grads, computer.get_xtx(grads))
+    scores = torch.zeros(n_train, 3)
+    computer.get_scores(features, torch.tensor(targets, dtype=torch.float32), accumulator=scores)
+    np.testing.assert_allclose(scores.numpy(), primal_scores(train, targets, lambda_reg), rtol=2e-3, atol=2e-5)
+
+
+def test_blocks_of_rows_make_the_whole_kernel(monkeypatch):
+    monkeypatch.setattr("valuetrace.projection._BLOCK_ROWS", 4)
+    grads = torch.arange(70, dtype=torch.float32).reshape(10, 7) / 70
+    computer = DualScoreComputer(dtype=torch.float32, device="cpu", lambda_reg=1.0)
+    torch.testing.assert_close(computer.get_xtx(grads), grads @ grads.T)
+    scores = torch.zeros(10, 2)
+    computer.get_scores(grads, grads[:2], accumulator=scores)
+    torch.testing.assert_close(scores, grads @ grads[:2].T)
+
+
+def test_exact_kernel_refuses_gradients_beyond_half_the_memory():
+    with pytest.raises(InputError, match=r"attribution.projection': 'none' keeps 100000 x 10,000,000 gradients, .* use 'random'"):
+        PROJECTIONS["none"](10_000_000, 100_000, 512, 0, "cpu")
+    assert PROJECTIONS["none"](8_000, 300, 512, 0, "cpu")["use_half_precision"] is False
