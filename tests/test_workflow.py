@@ -59,6 +59,9 @@ def test_workflow_end_to_end_with_both_mask_conventions_and_a_causal_lm(complete
         check_table(pl.read_parquet(workdir / f"results/tables/{name}.parquet"), name)
     checks = pl.read_parquet(workdir / "results/tables/attribution_checks.parquet")
     assert checks.height == 3 * 8 and checks["passed"].all()  # the self-check of the 3 planted runs
+    # The demo's exact kernel: its features, the gradients themselves, are deleted once scored.
+    assert len(list((workdir / "results/attribution").glob("*/*/*/*/scores/c*"))) == 3 * 2
+    assert not list((workdir / "results/attribution").glob("*/*/*/*/features/c*"))
     counterfactual = pl.read_parquet(workdir / "results/tables/counterfactual.parquet")
     assert counterfactual.height == 2 * (1 + 3)  # en and ko: top-k and 3 random draws
     # LDS of the English planted run, 3 subsets: every method for each of its English probes
@@ -128,8 +131,9 @@ def test_changed_dataset_setting_reruns_only_that_dataset(completed_small_run, t
 
 
 @pytest.mark.slow
-def test_changed_projection_dimension_reruns_only_attribution(completed_small_run, tiny_model_dirs):
-    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "proj.yaml", **{"attribution.proj_dim": 32})
+def test_changed_projection_reruns_only_attribution(completed_small_run, tiny_model_dirs):
+    """The exact kernel's features were deleted once scored (temp), and are made again, projected."""
+    changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "proj.yaml", **{"attribution.projection": "random"})
     jobs = planned_jobs(completed_small_run.workdir, changed)
     # 3 planted runs (en, ko, multi) x 2 checkpoints; the counterfactuals read the new top examples,
     # the LDS the new influence (its retrainings do not depend on TRAK and are kept).

@@ -9,7 +9,7 @@ rule attribution_features:
         run="results/finetuned/{model}/{run}",
         train=run_train,
     output:
-        directory("results/attribution/{model}/{run}/features/c{checkpoint}"),
+        features_output("results/attribution/{model}/{run}/features/c{checkpoint}"),
     log:
         "results/logs/attribution_features/{model}/{run}/c{checkpoint}.log",
     benchmark:

@@ -185,6 +185,14 @@ def trak(wildcards):
     return settings.Trak.from_config(config).params()
 
 
+def features_output(path):
+    """A checkpoint's TRAK features. The exact kernel's are the gradients themselves (gigabytes
+    for the tiny Llama, and made again in seconds), so they are deleted once scored; projected
+    ones are small and may have cost GPU hours, so they are kept."""
+    exact = config.get("attribution", {}).get("projection") == "none"
+    return temp(directory(path)) if exact else directory(path)
+
+
 def attribution_setting(key):
     return lambda wildcards: config["attribution"][key]
 
