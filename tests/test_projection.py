@@ -32,14 +32,15 @@ def test_dual_scores_equal_trak_ridge_regression(n_train, grad_dim, lambda_reg):
     np.testing.assert_allclose(scores.numpy(), primal_scores(train, targets, lambda_reg), rtol=2e-3, atol=2e-5)
 
 
-def test_blocks_of_rows_make_the_whole_kernel(monkeypatch):
+def test_scores_in_blocks_of_rows_are_the_whole_product(monkeypatch):
+    """Scoring moves 4 rows at a time here (10 rows: the last block is short), and adds to what
+    the accumulator holds, as trak sums checkpoints into it."""
     monkeypatch.setattr("valuetrace.projection._BLOCK_ROWS", 4)
-    grads = torch.arange(70, dtype=torch.float32).reshape(10, 7) / 70
+    features = torch.arange(70, dtype=torch.float32).reshape(10, 7) / 70
     computer = DualScoreComputer(dtype=torch.float32, device="cpu", lambda_reg=1.0)
-    torch.testing.assert_close(computer.get_xtx(grads), grads @ grads.T)
-    scores = torch.zeros(10, 2)
-    computer.get_scores(grads, grads[:2], accumulator=scores)
-    torch.testing.assert_close(scores, grads @ grads[:2].T)
+    scores = torch.ones(10, 2)
+    computer.get_scores(features, features[:2], accumulator=scores)
+    torch.testing.assert_close(scores, 1 + features @ features[:2].T)
 
 
 def test_exact_kernel_refuses_gradients_beyond_half_the_memory():

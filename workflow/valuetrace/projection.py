@@ -25,7 +25,8 @@ from trak.score_computers import AbstractScoreComputer
 
 from valuetrace.errors import InputError
 
-# Rows of the gradient matrix multiplied at once: bounds the float32 copies of float16 blocks.
+# Rows of the features moved to the device at once when scoring (they stay in trak's memory map
+# on the host, and on a GPU the whole n x p matrix need not fit beside the targets).
 _BLOCK_ROWS = 256
 
 
@@ -42,8 +43,8 @@ class DualScoreComputer(AbstractScoreComputer):
         self.lambda_reg = lambda_reg
 
     def get_xtx(self, grads: torch.Tensor) -> torch.Tensor:
-        blocks = [block.to(self.device, torch.float32) for block in torch.split(grads, _BLOCK_ROWS)]
-        return torch.cat([torch.cat([row @ column.T for column in blocks], dim=1) for row in blocks])
+        grads = grads.to(self.device, torch.float32)
+        return grads @ grads.T
 
     def get_x_xtx_inv(self, grads: torch.Tensor, xtx: torch.Tensor) -> torch.Tensor:
         kernel = xtx + self.lambda_reg * torch.eye(xtx.shape[0], device=xtx.device, dtype=xtx.dtype)
