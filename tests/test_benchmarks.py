@@ -63,7 +63,8 @@ def test_benchmark_runs_and_prints_its_ratio(capsys, name, printed):
 @pytest.mark.slow
 def test_demo_benchmark_reports_on_a_finished_tree(capsys, completed_small_run):
     """benchmarks/bench_demo.py --tree: per-rule job-seconds, checkpoint bytes and both dry runs."""
-    figures = load("bench_demo").main(["--tree", str(completed_small_run.workdir), "--configfile", str(completed_small_run.config)])
+    arguments = ["--tree", str(completed_small_run.workdir), "--configfile", str(completed_small_run.config), "--repeats", "1"]
+    figures = load("bench_demo").main(arguments)
     printed = capsys.readouterr().out
     assert figures["rules"]["finetune"][0] == 6 and "job-seconds per rule" in printed
     assert figures["checkpoints"]["written"] > figures["checkpoints"]["kept"] > 0

@@ -2,6 +2,10 @@
 # of valuetrace.tables.TABLES, for the stages the config activates (valuetrace.plan). Each
 # reads exactly the tables it shows; captions are workflow/report/figures/<name>.rst and
 # workflow/report/tables/<name>.rst.
+#
+# They are local rules: each reads finished tables and writes one figure or CSV in a second or
+# two, less than a cluster job's start-up (a SLURM job starts Snakemake again to run its rule)
+# and far less than a queue wait, so on a cluster they run beside Snakemake on the submit host.
 
 for figure in PLAN.figures():
 
@@ -25,6 +29,7 @@ for figure in PLAN.figures():
             f"results/logs/figures/{figure.stem}.log",
         benchmark:
             f"results/benchmarks/figures/{figure.stem}.tsv"
+        localrule: True
         conda:
             "../../envs/valuetrace.yaml"
         params:
@@ -51,6 +56,7 @@ for table in PLAN.report_tables():
             f"results/logs/report_table/{table.name}.log",
         benchmark:
             f"results/benchmarks/report_table/{table.name}.tsv"
+        localrule: True
         conda:
             "../../envs/valuetrace.yaml"
         script:
