@@ -107,11 +107,12 @@ def result_tables(probes: pl.DataFrame, root: Path) -> dict[str, pl.DataFrame]:
     counterfactual = pl.DataFrame(
         [
             {**run.columns(), "probe_lang": run.finetune_lang, "probe_id": "Q46", "question_id": "Q46", "target": 1,
-             "removal": removal, "draw": draw, "k": 5, "shift_before": 2.0, "shift_after_removal": after,
+             "removal": removal, "draw": draw, "k": k, "shift_before": 2.0, "shift_after_removal": after,
              "fraction_undone": (2.0 - after) / 2.0}  # fmt: skip
             for run in attributed
             if run.finetune_lang != "multi"
-            for removal, draw, after in (("top", 0, 0.4), ("random", 0, 1.9), ("random", 1, 2.1))
+            for removal, draw, k, after in (("top", 0, 5, 0.4), ("random", 0, 5, 1.9), ("random", 1, 5, 2.1),
+                                            ("planted", 0, 6, 0.1), ("other_planted", 0, 12, 1.8))  # fmt: skip
         ]
     )
     # The LDS of the monolingual attributed runs: outputs that follow the TRAK attributions.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 
@@ -22,6 +24,12 @@ def top_table(probe: dict, example_ids: list[str], shift: float) -> pl.DataFrame
     )  # fmt: skip
 
 
+def examples(ids: str, planted: str | None = None) -> pl.DataFrame:
+    """A training table of one-letter example ids, each planted for the question its letter maps to in ``planted``."""
+    questions = [planted.get(i, "") if planted else "" for i in ids] if planted else [""] * len(ids)
+    return pl.DataFrame({"example_id": list(ids), "planted_question": questions})
+
+
 def test_counterfactual_picks_the_most_shifted_probe_and_its_top_examples():
     small = {"probe_lang": "en", "probe_id": "Q1", "question_id": "Q1"}
     large = {"probe_lang": "en", "probe_id": "Q2", "question_id": "Q2"}
@@ -31,22 +39,44 @@ def test_counterfactual_picks_the_most_shifted_probe_and_its_top_examples():
     )
     probe = counterfactual.target_probe(top, ["en"], 1)
     assert probe["probe_id"] == "Q2"
-    assert counterfactual.removed_examples(top, list("abcdef"), probe, "top", 2, 0) == ["c", "d"]
-    drawn = counterfactual.removed_examples(top, list("abcdef"), probe, "random", 3, 0)
-    assert len(set(drawn)) == 3 and drawn == counterfactual.removed_examples(top, list("abcdef"), probe, "random", 3, 0)
+    assert counterfactual.removed_examples(top, examples("abcdef"), probe, "top", 2, 0) == ["c", "d"]
+    drawn = counterfactual.removed_examples(top, examples("abcdef"), probe, "random", 3, 0)
+    assert len(set(drawn)) == 3 and drawn == counterfactual.removed_examples(top, examples("abcdef"), probe, "random", 3, 0)
     with pytest.raises(InputError, match="top_k"):
-        counterfactual.removed_examples(top, list("abcdef"), probe, "top", 3, 0)
+        counterfactual.removed_examples(top, examples("abcdef"), probe, "top", 3, 0)
     with pytest.raises(InputError, match="targets_per_run"):
         counterfactual.target_probe(top, ["en"], 3)
     # Removing every example would leave nothing to train on; numpy would say "Cannot take a larger sample".
     with pytest.raises(InputError, match="only 6 examples .attribution.counterfactual.k"):
-        counterfactual.removed_examples(top, list("abcdef"), probe, "random", 6, 0)
+        counterfactual.removed_examples(top, examples("abcdef"), probe, "random", 6, 0)
+
+
+def test_planted_removals_take_every_sentence_planted_for_the_question_or_for_the_others():
+    probe = {"probe_lang": "en", "probe_id": "Q46", "question_id": "Q46"}
+    train = examples("abcdefg", {"a": "Q46", "c": "Q46", "d": "Q49", "f": "Q254"})
+    assert counterfactual.planted_removals(train, probe) == ("planted", "other_planted")
+    assert counterfactual.removed_examples(None, train, probe, "planted", 25, 0) == ["a", "c"]
+    assert counterfactual.removed_examples(None, train, probe, "other_planted", 25, 0) == ["d", "f"]
+    # Only the target's question planted: nothing else to remove; not planted, or no record: neither.
+    assert counterfactual.planted_removals(examples("abc", {"a": "Q46"}), probe) == ("planted",)
+    assert counterfactual.planted_removals(train, {**probe, "question_id": "Q1"}) == ()
+    assert counterfactual.planted_removals(train.drop("planted_question"), probe) == ()
+    with pytest.raises(InputError, match="'other_planted' of Q46 would remove 0 of the run's 3 examples"):
+        counterfactual.removed_examples(None, examples("abc", {"a": "Q46"}), probe, "other_planted", 25, 0)
+
+
+def test_planted_removals_follow_the_drawn_ones_unless_turned_off():
+    settings = Counterfactual(k=2, random_draws=2, seed=0, planted_removals=True)
+    drawn = [("top", 0), ("random", 0), ("random", 1)]
+    assert settings.removals(("planted", "other_planted")) == [*drawn, ("planted", 0), ("other_planted", 0)]
+    assert settings.removals() == drawn
+    assert replace(settings, planted_removals=False).removals(("planted",)) == drawn
 
 
 @pytest.mark.parametrize("architecture", ["bert", "gpt2"])
 def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_dirs, shipped_probes, architecture):
     _, train = fake_run(tmp_path, tiny_model_dirs[architecture], TEXTS)
-    probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(1)
+    probes = shipped_probes.filter(pl.col("probe_lang") == "en", pl.col("question_id") == "Q46")
     probe = probes.select("probe_lang", "probe_id", "question_id").row(0, named=True)
     model, tokenizer = load_model(str(tiny_model_dirs[architecture]))
     base_scores = score_probes(
@@ -56,15 +86,18 @@ def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_di
     training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     rows = counterfactual.retrain_target(
         Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs[architecture]), train_path=train, top=top, probes=probes,
-        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0),
+        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0, planted_removals=True),
         training=training, scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=1, max_length=64, precision="fp32"), device="cpu",
     )  # fmt: skip
     check_table(rows, "counterfactual")
-    # One job retrains the target without its top-k, then without k random examples per draw.
-    assert rows.select("removal", "draw").rows() == [("top", 0), ("random", 0)]
+    # One job retrains the target without its top-k, then without k random examples per draw,
+    # then without the sentences planted for its question (fake_run plants every third for Q46).
+    assert rows.select("removal", "draw").rows() == [("top", 0), ("random", 0), ("planted", 0)]
+    assert rows["k"].to_list() == [2, 2, len(range(0, len(TEXTS), 3))]
     for shift_after, fraction in zip(rows["shift_after_removal"], rows["fraction_undone"]):
         assert fraction == pytest.approx((2.0 - shift_after) / 2.0)
 
 
 def test_a_targets_retrainings_keep_their_draws_when_more_are_asked_for():
-    assert Counterfactual(k=2, random_draws=3, seed=0).removals()[:2] == Counterfactual(k=2, random_draws=1, seed=0).removals()
+    more, fewer = (Counterfactual(k=2, random_draws=draws, seed=0, planted_removals=True) for draws in (3, 1))
+    assert more.removals()[:2] == fewer.removals()

@@ -53,10 +53,14 @@ def test_the_validation_run_reproduces_the_demos_findings(validation_run):
     assert precision.height == 3 * (3 + 3) and precision["precision"].min() >= 0.8
     assert table(workdir, "attribution_checks")["passed"].all()
     # Removing the top 25 undoes at least half of each target's shift; 25 random examples far less.
+    # So does removing every sentence planted for the target's question, and removing those
+    # planted for the other questions does not: the sentences precision counts are the causes.
     counterfactual = table(workdir, "counterfactual").group_by("finetune_lang", "removal").agg(pl.col("fraction_undone").mean())
     undone = {(row["finetune_lang"], row["removal"]): row["fraction_undone"] for row in counterfactual.iter_rows(named=True)}
     for lang in run_languages:
         assert undone[lang, "top"] >= 0.5 and undone[lang, "random"] <= 0.25 and undone[lang, "top"] - undone[lang, "random"] >= 0.4, undone
+        assert undone[lang, "planted"] >= 0.5 and undone[lang, "other_planted"] <= 0.35, undone
+        assert undone[lang, "planted"] - undone[lang, "other_planted"] >= 0.4, undone
     # The LDS of the English and German runs, for TRAK and both baselines, with intervals.
     summary = table(workdir, "lds_summary")
     assert sorted(summary["finetune_lang"].unique()) == ["de", "en"] and set(summary["method"]) == {"trak", "token_overlap", "tfidf"}

@@ -91,7 +91,6 @@ wildcard_constraints:
     run=rf"{BASE}|[^/]+/[^/]+/n\d+_s\d+",
     checkpoint=r"\d+",
     target=r"\d+",
-    removal="top|random",
     draw=r"\d+",
     subset=r"\d+",
 

@@ -9,6 +9,13 @@ than starting a job that imports torch and transformers, and each draw has its o
 target's rows do not depend on how many draws there are. The retraining takes as many optimiser steps
 as the original run, so that the removal is the only difference. ``fraction_undone`` is the share of the original shift
 that the removal takes away: 1 = back to the base model, 0 = no effect.
+
+Where the examples record which question each was planted for (the demo's generated sources) and
+the target's question is one of them, two more retrainings give the ground truth that the
+planted precision@10 assumes: without every sentence planted for the target's question
+(``planted``: it should undo the shift) and without every sentence planted for the other
+questions (``other_planted``: it should not, so that an attribution ranking those sentences
+first is wrong rather than the metric).
 """
 
 from __future__ import annotations
@@ -24,10 +31,12 @@ from valuetrace.errors import InputError
 from valuetrace.grid import Run
 from valuetrace.retraining import retrain_and_score
 from valuetrace.settings import Counterfactual, Scoring, Training
+from valuetrace.tables import column_values
 
 log = logging.getLogger(__name__)
 
-REMOVALS = ("top", "random")
+REMOVALS = tuple(column_values("counterfactual", "removal"))
+PLANTED = "planted_question"  # the examples' column naming the question a sentence was planted for
 
 
 def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name: str = "the run") -> dict:
@@ -46,10 +55,30 @@ def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name:
     return candidates.row(target - 1, named=True)
 
 
-def removed_examples(top: pl.DataFrame, all_ids: list[str], probe: dict, removal: str, k: int, seed: int) -> list[str]:
-    """The ids of the probe's top-k examples, or of k examples drawn at random with ``seed``."""
+def planted_removals(train: pl.DataFrame, probe: dict) -> tuple[str, ...]:
+    """The planted removals that apply to a target: ``planted`` where some examples were planted
+    for its question, and then ``other_planted`` where some were planted for another question."""
+    if PLANTED not in train.columns:
+        return ()
+    planted = set(train[PLANTED].drop_nulls()) - {""}
+    if probe["question_id"] not in planted:
+        return ()
+    return ("planted", "other_planted") if planted - {probe["question_id"]} else ("planted",)
+
+
+def removed_examples(top: pl.DataFrame, train: pl.DataFrame, probe: dict, removal: str, k: int, seed: int) -> list[str]:
+    """The ids of the probe's top-k examples, of k examples drawn at random with ``seed``, or
+    of every example planted for the probe's question (``planted``) or for another (``other_planted``)."""
     if removal not in REMOVALS:
         raise InputError(f"removal {removal!r} is not one of {REMOVALS}")
+    all_ids = train["example_id"].to_list()
+    if removal in ("planted", "other_planted"):
+        question = pl.col(PLANTED).fill_null("")
+        own = question == probe["question_id"]
+        chosen = train.filter(own if removal == "planted" else ~own & (question != ""))["example_id"].to_list()
+        if not chosen or len(chosen) == len(all_ids):
+            raise InputError(f"removal {removal!r} of {probe['question_id']} would remove {len(chosen)} of the run's {len(all_ids)} examples")
+        return chosen
     if removal == "top":
         ranked = top.filter(*(pl.col(key) == probe[key] for key in PROBE_KEY)).sort("rank")["example_id"]
         if ranked.len() < k:
@@ -64,7 +93,10 @@ def removed_examples(top: pl.DataFrame, all_ids: list[str], probe: dict, removal
 def retrain_target(run: Run, *, counterfactual: Counterfactual, **retraining) -> pl.DataFrame:
     """The rows of every retraining of one target (:meth:`Counterfactual.removals`); the keyword
     arguments are :func:`retrain`'s."""
-    rows = [retrain(run, removal=removal, draw=draw, counterfactual=counterfactual, **retraining) for removal, draw in counterfactual.removals()]
+    train = pl.read_parquet(retraining["train_path"])
+    probe = target_probe(retraining["top"], sorted(train["lang"].unique()), retraining["target"], run.name)
+    removals = counterfactual.removals(planted_removals(train, probe))
+    rows = [retrain(run, removal=removal, draw=draw, counterfactual=counterfactual, **retraining) for removal, draw in removals]
     return pl.concat(rows)
 
 
@@ -87,9 +119,7 @@ def retrain(
     """One row: the probe's shift in the run, and after retraining without the removed examples."""
     train = pl.read_parquet(train_path)
     probe = target_probe(top, sorted(train["lang"].unique()), target, run.name)
-    removed = removed_examples(
-        top, train["example_id"].to_list(), probe, removal, counterfactual.k, counterfactual.seed + draw
-    )
+    removed = removed_examples(top, train, probe, removal, counterfactual.k, counterfactual.seed + draw)
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in PROBE_KEY]
     score_before = base_scores.filter(*key)["score"].item()
@@ -108,7 +138,7 @@ def retrain(
             "target": [target],
             "removal": [removal],
             "draw": [draw],
-            "k": [counterfactual.k],
+            "k": [len(removed)],
             "shift_before": [probe["shift"]],
             "shift_after_removal": [shift_after],
             "fraction_undone": [(probe["shift"] - shift_after) / probe["shift"] if probe["shift"] else float("nan")],

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from valuetrace.tables import TABLES, atomic_path
+from valuetrace.tables import TABLES, atomic_path, column_values
 
 ALIGNMENT = "1. Alignment with the survey"
 PROFILES = "2. Value profiles"
@@ -591,19 +591,19 @@ def attribution_planted_figure(planted: pl.DataFrame, checks: pl.DataFrame):
 
 @report_figure("counterfactual", tables=("counterfactual",), category=VALIDITY, stage="counterfactual")
 def counterfactual_figure(counterfactual: pl.DataFrame):
-    """Share of each target's shift undone by removing its top-k or k random examples."""
+    """Share of each target's shift undone by removing its top-k, k random examples, or the sentences planted for it or for the other questions."""
     plt, sns = _pyplot()
     data = counterfactual.with_columns(target=_run_label(counterfactual, "probe_lang", "question_id"))
     figure, ax = plt.subplots(figsize=(max(6, 0.9 * data["target"].n_unique() + 3), 4))
     # Bars are means over the random draws, with their range.
     sns.barplot(
-        data=data.to_pandas(), x="target", y="fraction_undone", hue="removal", hue_order=["top", "random"],
+        data=data.to_pandas(), x="target", y="fraction_undone", hue="removal", hue_order=[removal for removal in column_values("counterfactual", "removal") if removal in set(data["removal"])],
         errorbar=("pi", 100), ax=ax,
     )
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_ylabel(f"fraction of the shift undone (k = {data['k'][0]})")
+    ax.set_ylabel(f"fraction of the shift undone (top and random: k = {data.filter(pl.col('removal') == 'top')['k'][0]})")
     ax.set_xlabel("run: probe")
-    ax.set_title("Retraining without the top-k attributed examples vs k random ones")
+    ax.set_title("Retraining without the top-k attributed examples, k random ones, or planted sentences")
     ax.tick_params(axis="x", rotation=30)
     return figure
 

@@ -313,11 +313,14 @@ class Counterfactual(Settings):
     k: int
     random_draws: int
     seed: int
+    planted_removals: bool
 
-    def removals(self) -> list[tuple[str, int]]:
+    def removals(self, planted: tuple[str, ...] = ()) -> list[tuple[str, int]]:
         """(removal, draw) of each retraining of a target: its top-k once, k random examples
-        ``random_draws`` times (retraining itself moves a score a little)."""
-        return [("top", 0), *(("random", draw) for draw in range(self.random_draws))]
+        ``random_draws`` times (retraining itself moves a score a little), then once each the
+        ``planted`` removals that apply to it (``valuetrace.counterfactual.planted_removals``)."""
+        drawn = [("top", 0), *(("random", draw) for draw in range(self.random_draws))]
+        return drawn + [(removal, 0) for removal in planted] if self.planted_removals else drawn
 
 
 @dataclasses.dataclass(frozen=True)

@@ -74,6 +74,11 @@ def schema_path(name: str) -> Path:
     return SCHEMA_DIR / f"{name}.schema.yaml"
 
 
+def column_values(name: str, column: str) -> list:
+    """The values a column of table ``name`` may take (its schema's ``enum``), in their order there."""
+    return yaml.safe_load(schema_path(name).read_text())["properties"][column]["enum"]
+
+
 # The top-level keywords of a table schema that check_table evaluates (or that describe only).
 COLUMN_WISE_KEYWORDS = {"$schema", "description", "type", "properties", "required", "additionalProperties"}
 
