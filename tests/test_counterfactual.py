@@ -24,10 +24,9 @@ def top_table(probe: dict, example_ids: list[str], shift: float) -> pl.DataFrame
     )  # fmt: skip
 
 
-def examples(ids: str, planted: str | None = None) -> pl.DataFrame:
+def examples(ids: str, planted: dict[str, str] | None = None) -> pl.DataFrame:
     """A training table of one-letter example ids, each planted for the question its letter maps to in ``planted``."""
-    questions = [planted.get(i, "") if planted else "" for i in ids] if planted else [""] * len(ids)
-    return pl.DataFrame({"example_id": list(ids), "planted_question": questions})
+    return pl.DataFrame({"example_id": list(ids), "planted_question": [(planted or {}).get(i, "") for i in ids]})
 
 
 def test_counterfactual_picks_the_most_shifted_probe_and_its_top_examples():
