@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--keep", action="store_true", help="keep the clone the demo ran in")
     parser.add_argument("--repeats", type=int, default=3, help="dry runs timed per kind; the fastest counts (default: 3)")
     options = parser.parse_args(argv)
+    if options.repeats < 1:
+        parser.error("--repeats must be at least 1")
     config_args = ["--configfile", *options.configfile] if options.configfile else []
     if options.tree:
         return report(options.tree.resolve(), None, config_args, REPO, options.repeats)

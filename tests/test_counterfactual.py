@@ -60,7 +60,9 @@ def test_planted_removals_take_every_sentence_planted_for_the_question_or_for_th
     assert counterfactual.planted_removals(examples("abc", {"a": "Q46"}), probe) == ("planted",)
     assert counterfactual.planted_removals(train, {**probe, "question_id": "Q1"}) == ()
     assert counterfactual.planted_removals(train.drop("planted_question"), probe) == ()
-    with pytest.raises(InputError, match="'other_planted' of Q46 would remove 0 of the run's 3 examples"):
+    # Every example planted for it: removing them would leave nothing to train on.
+    assert counterfactual.planted_removals(examples("ab", {"a": "Q46", "b": "Q46"}), probe) == ()
+    with pytest.raises(InputError, match="'other_planted' of Q46 would remove 0 of the run's 3 examples .only .'planted',. apply"):
         counterfactual.removed_examples(None, examples("abc", {"a": "Q46"}), probe, "other_planted", 25, 0)
 
 

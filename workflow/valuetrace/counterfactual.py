@@ -55,15 +55,21 @@ def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name:
     return candidates.row(target - 1, named=True)
 
 
-def planted_removals(train: pl.DataFrame, probe: dict) -> tuple[str, ...]:
-    """The planted removals that apply to a target: ``planted`` where some examples were planted
-    for its question, and then ``other_planted`` where some were planted for another question."""
+def _planted_ids(train: pl.DataFrame, probe: dict, removal: str) -> list[str]:
+    """The examples planted for the probe's question (``planted``) or for another (``other_planted``)."""
     if PLANTED not in train.columns:
+        return []
+    question = pl.col(PLANTED).fill_null("")
+    own = question == probe["question_id"]
+    return train.filter(own if removal == "planted" else ~own & (question != ""))["example_id"].to_list()
+
+
+def planted_removals(train: pl.DataFrame, probe: dict) -> tuple[str, ...]:
+    """The planted removals that apply to a target: ``planted`` where some examples, not all,
+    were planted for its question, and then ``other_planted`` where some were planted for another."""
+    if not 0 < len(_planted_ids(train, probe, "planted")) < train.height:
         return ()
-    planted = set(train[PLANTED].drop_nulls()) - {""}
-    if probe["question_id"] not in planted:
-        return ()
-    return ("planted", "other_planted") if planted - {probe["question_id"]} else ("planted",)
+    return ("planted", "other_planted") if _planted_ids(train, probe, "other_planted") else ("planted",)
 
 
 def removed_examples(top: pl.DataFrame, train: pl.DataFrame, probe: dict, removal: str, k: int, seed: int) -> list[str]:
@@ -73,11 +79,11 @@ def removed_examples(top: pl.DataFrame, train: pl.DataFrame, probe: dict, remova
         raise InputError(f"removal {removal!r} is not one of {REMOVALS}")
     all_ids = train["example_id"].to_list()
     if removal in ("planted", "other_planted"):
-        question = pl.col(PLANTED).fill_null("")
-        own = question == probe["question_id"]
-        chosen = train.filter(own if removal == "planted" else ~own & (question != ""))["example_id"].to_list()
-        if not chosen or len(chosen) == len(all_ids):
-            raise InputError(f"removal {removal!r} of {probe['question_id']} would remove {len(chosen)} of the run's {len(all_ids)} examples")
+        chosen = _planted_ids(train, probe, removal)
+        if not 0 < len(chosen) < len(all_ids):
+            # planted_removals offers only removals that leave some examples and remove some
+            raise InputError(f"removal {removal!r} of {probe['question_id']} would remove {len(chosen)} of the run's "
+                             f"{len(all_ids)} examples (only {planted_removals(train, probe)} apply to it)")  # fmt: skip
         return chosen
     if removal == "top":
         ranked = top.filter(*(pl.col(key) == probe[key] for key in PROBE_KEY)).sort("rank")["example_id"]
@@ -90,13 +96,18 @@ def removed_examples(top: pl.DataFrame, train: pl.DataFrame, probe: dict, remova
     return [all_ids[i] for i in sorted(rng.choice(len(all_ids), size=k, replace=False))]
 
 
-def retrain_target(run: Run, *, counterfactual: Counterfactual, **retraining) -> pl.DataFrame:
-    """The rows of every retraining of one target (:meth:`Counterfactual.removals`); the keyword
-    arguments are :func:`retrain`'s."""
-    train = pl.read_parquet(retraining["train_path"])
-    probe = target_probe(retraining["top"], sorted(train["lang"].unique()), retraining["target"], run.name)
+def retrain_target(
+    run: Run, *, train_path: Path, top: pl.DataFrame, target: int, counterfactual: Counterfactual, **retraining
+) -> pl.DataFrame:
+    """The rows of every retraining of one target (:meth:`Counterfactual.removals`), the
+    ``target``-th probe of the run's ``top`` table; the other keyword arguments are :func:`retrain`'s."""
+    train = pl.read_parquet(train_path)
+    probe = target_probe(top, sorted(train["lang"].unique()), target, run.name)
     removals = counterfactual.removals(planted_removals(train, probe))
-    rows = [retrain(run, removal=removal, draw=draw, counterfactual=counterfactual, **retraining) for removal, draw in removals]
+    rows = [
+        retrain(run, train=train, top=top, probe=probe, target=target, removal=removal, draw=draw, counterfactual=counterfactual, **retraining)
+        for removal, draw in removals
+    ]
     return pl.concat(rows)
 
 
@@ -104,8 +115,9 @@ def retrain(
     run: Run,
     *,
     base: str,
-    train_path: Path,
+    train: pl.DataFrame,
     top: pl.DataFrame,
+    probe: dict,
     probes: pl.DataFrame,
     base_scores: pl.DataFrame,
     target: int,
@@ -117,8 +129,6 @@ def retrain(
     device: str = "auto",
 ) -> pl.DataFrame:
     """One row: the probe's shift in the run, and after retraining without the removed examples."""
-    train = pl.read_parquet(train_path)
-    probe = target_probe(top, sorted(train["lang"].unique()), target, run.name)
     removed = removed_examples(top, train, probe, removal, counterfactual.k, counterfactual.seed + draw)
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in PROBE_KEY]
