@@ -248,8 +248,9 @@ def per_example_seconds(timings: dict[int, float]) -> float:
     return difference if difference > 0 else timings[big] / big
 
 
-def measure_trak(run_dir: Path, texts, trak: settings.Trak, scale: Scale, device: str, memory: Memory, work: Path) -> dict:
-    """Seconds of featurising one checkpoint: a fixed part (loading, projector) and a part per example."""
+def measure_trak(run_dir: Path, base: Path, texts, trak: settings.Trak, scale: Scale, device: str, memory: Memory, work: Path) -> dict:
+    """Seconds of featurising one checkpoint (the run's last; every checkpoint costs the same): a
+    fixed part (loading, projector) and a part per example."""
     timings = {}
     for count in (trak.batch_size, trak.batch_size + scale.trak_examples):
         train_path = work / f"trak-{count}.parquet"
@@ -257,7 +258,7 @@ def measure_trak(run_dir: Path, texts, trak: settings.Trak, scale: Scale, device
         out = work / f"features-{count}"
         memory.reset()
         start = time.perf_counter()
-        attribution.featurize(run_dir, train_path, out, checkpoint=trak.checkpoints, settings=trak, device=device)
+        attribution.featurize(run_dir, train_path, out, checkpoint=trak.checkpoint_ids()[-1], settings=trak, base=str(base), device=device)
         timings[count] = time.perf_counter() - start
         peak = memory.peak()
         feature_bytes = disk.directory_bytes(out)
@@ -318,7 +319,7 @@ def grid_cost(config: dict, figures: dict, precision: str, start_s: float) -> di
         hours["score_probes"] += score_s(model)
     for run in plan.runs:
         hours["score_probes"] += score_s(run.model)
-    trak_checkpoints = config["attribution"]["checkpoints"]
+    trak_checkpoints = len(settings.Trak.from_config(config).checkpoint_ids())
     for run in plan.attributed_runs:
         measured = figures[run.model]["trak"]
         n = examples_of(run)
@@ -410,7 +411,7 @@ def main(argv: list[str] | None = None) -> dict:
             measured["job_overhead_s"] = max(0.0, run_s - steps_s)
             scored = probes.head(scale.scored_probes or probes.height)
             measured["scoring"] = timed("scoring", measure_scoring, run_dir, scored, scoring_settings, device, memory)
-            measured["trak"] = timed("TRAK", measure_trak, run_dir, texts, trak, scale, device, memory, scratch)
+            measured["trak"] = timed("TRAK", measure_trak, run_dir, base, texts, trak, scale, device, memory, scratch)
         figures[name] = measured
     # Starting a job's Python and importing the library (seconds on a GPU node; not measured in the smoke run).
     start_s = 0.0 if smoke else process_start_s()

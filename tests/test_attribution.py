@@ -17,7 +17,7 @@ from valuetrace.settings import Scoring, Trak
 from valuetrace.tables import check_table
 
 TRAK = Trak(
-    checkpoints=2, projection="random", proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
+    base_model=True, checkpoints=2, projection="random", proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
     mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
 )  # fmt: skip
 SCORING = Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32")
@@ -26,18 +26,19 @@ SCORING = Scoring(method="joint", normalisation="none", calibration="none", batc
 @pytest.mark.parametrize("projection", ["random", "none"])
 @pytest.mark.parametrize("architecture", ["bert", "xlm-roberta", *CAUSAL_ARCHITECTURES])
 def test_copies_of_training_examples_are_attributed_to_themselves(tmp_path, tiny_model_dirs, shipped_probes, architecture, projection):
-    """The built-in self-check: the whole pipeline, two checkpoints, every copy finds its original,
-    with trak's random projection and with the exact kernel."""
+    """The built-in self-check: the whole pipeline, the model fine-tuning started from and two
+    checkpoints, every copy finds its original, with trak's random projection and the exact kernel."""
     trak = dataclasses.replace(TRAK, projection=projection)
     run_dir, train = fake_run(tmp_path, tiny_model_dirs[architecture], TEXTS)
     probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(5)
     chosen = attribution_summary.targets(probes, scores_of(probes, 0.0), scores_of(probes, 1.0), "all")
     score_dirs = []
-    for checkpoint in (1, 2):
+    base = str(tiny_model_dirs[architecture])
+    for checkpoint in trak.checkpoint_ids():
         features, scores = tmp_path / f"features{checkpoint}", tmp_path / f"scores{checkpoint}"
-        attribution.featurize(run_dir, train, features, checkpoint=checkpoint, settings=trak, device="cpu")
+        attribution.featurize(run_dir, train, features, checkpoint=checkpoint, settings=trak, base=base, device="cpu")
         attribution.score(
-            run_dir, features, train, probes, chosen, scores, checkpoint=checkpoint, trak=trak, scoring=SCORING, device="cpu"
+            run_dir, features, train, probes, chosen, scores, checkpoint=checkpoint, trak=trak, scoring=SCORING, base=base, device="cpu"
         )
         score_dirs.append(scores)
     top, groups, checks = attribution_summary.gather(Run("m", "src", "en", 12, 0), score_dirs, train, chosen, top_k=4)
@@ -48,6 +49,16 @@ def test_copies_of_training_examples_are_attributed_to_themselves(tmp_path, tiny
     check_table(checks, "attribution_checks")
     assert top.height == 5 * 4 and "example_planted_question" in top.columns
     assert groups["n_examples"].sum() == 5 * len(TEXTS)
+
+
+def test_checkpoint_zero_is_the_model_fine_tuning_started_from(tmp_path):
+    for step in (4, 8):
+        (tmp_path / "checkpoints" / f"step-{step}").mkdir(parents=True)
+    assert attribution.checkpoint_source(tmp_path, 0, 2, "org/base-model") == "org/base-model"
+    assert attribution.checkpoint_source(tmp_path, 1, 2, "org/base-model") == str(tmp_path / "checkpoints" / "step-4")
+    assert dataclasses.replace(TRAK, base_model=False).checkpoint_ids() == [1, 2]
+    assert dataclasses.replace(TRAK, checkpoints=0).checkpoint_ids() == [0]
+    assert TRAK.checkpoint_ids() == [0, 1, 2]
 
 
 def test_checkpoint_dir_picks_the_last_checkpoints(tmp_path):

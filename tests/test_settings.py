@@ -163,6 +163,7 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.datasets": ["wiki"]}, r"'attribution.datasets': \['wiki'\] are not in the fine-tuning grid"),
         ({"attribution.counterfactual.sizes": [1000]}, "attribution.counterfactual.sizes"),
         ({"attribution.checkpoints": 4}, r"'attribution.checkpoints' \(4\) exceeds the 3 checkpoints"),
+        ({"attribution.checkpoints": 0, "attribution.base_model": False}, r"'attribution.base_model' \(false\) and 'attribution.checkpoints' \(0\) leave no checkpoint"),
         ({"attribution.counterfactual.k": 30}, r"'attribution.counterfactual.k' \(30\) exceeds 'attribution.top_k' \(25\)"),
         ({"attribution.counterfactual.k": 300, "attribution.top_k": 400}, r"counterfactual.k' \(300\): the counterfactual of run planted/en/n300_s0 would remove all of its 300"),
         ({"attribution.include_parameters": ["cls.(bias"]}, r"'attribution.include_parameters': 'cls.\(bias' is not a regular expression"),

@@ -4,9 +4,11 @@
 
 
 rule attribution_features:
-    """TRAK features of a run's training examples at one of its checkpoints."""
+    """TRAK features of a run's training examples at one of its checkpoints (0: the model its
+    fine-tuning started from)."""
     input:
         run="results/finetuned/{model}/{run}",
+        start=start_input,
         train=run_train,
     output:
         features_output("results/attribution/{model}/{run}/features/c{checkpoint}"),
@@ -18,6 +20,7 @@ rule attribution_features:
         "../../envs/valuetrace.yaml"
     params:
         trak=trak,
+        start=start_source,
     script:
         "../scripts/attribution_features.py"
 
@@ -27,6 +30,7 @@ rule attribution_scores:
     input:
         features="results/attribution/{model}/{run}/features/c{checkpoint}",
         run="results/finetuned/{model}/{run}",
+        start=start_input,
         train=run_train,
         probes="results/probes/probes.parquet",
         base_scores=f"results/scores/{{model}}/{BASE}.parquet",
@@ -43,6 +47,7 @@ rule attribution_scores:
         trak=trak,
         scoring=SCORING,
         targets=attribution_setting("targets"),
+        start=start_source,
     script:
         "../scripts/attribution_scores.py"
 

@@ -219,8 +219,17 @@ def lds_setting(key):
 def attribution_checkpoints(wildcards):
     return [
         f"results/attribution/{wildcards.model}/{wildcards.run}/scores/c{checkpoint}"
-        for checkpoint in range(1, config["attribution"]["checkpoints"] + 1)
+        for checkpoint in settings.Trak.from_config(config).checkpoint_ids()
     ]
+
+
+def start_source(wildcards):
+    """The model a run's fine-tuning started from: its checkpoint 0 (valuetrace.attribution)."""
+    return base_source(wildcards.model)
+
+
+def start_input(wildcards):
+    return base_input(wildcards.model) if int(wildcards.checkpoint) == 0 else []
 
 
 def dataset_languages(wildcards):

@@ -13,4 +13,5 @@ with job(snakemake):
         Path(snakemake.output[0]),
         checkpoint=int(snakemake.wildcards.checkpoint),
         settings=Trak.from_params(snakemake.params.trak),
+        base=snakemake.params.start,
     )

@@ -22,4 +22,5 @@ with job(snakemake):
         checkpoint=int(snakemake.wildcards.checkpoint),
         trak=Trak.from_params(snakemake.params.trak),
         scoring=Scoring.from_params(snakemake.params.scoring),
+        base=snakemake.params.start,
     )

@@ -1,6 +1,7 @@
 """Which fine-tuning examples moved each probe's score: TRAK's two steps that need the model.
 
-1. :func:`featurize`: for one checkpoint of a run, trak's ``TRAKer`` projects the per-example
+1. :func:`featurize`: for one checkpoint of a run (checkpoint 0 is the model its fine-tuning
+   started from: :func:`checkpoint_source`), trak's ``TRAKer`` projects the per-example
    gradients of the training examples' function (``influence``) and finalises the features,
    in a save directory of its own (several jobs writing one save directory race on its
    metadata).
@@ -49,6 +50,18 @@ log = logging.getLogger(__name__)
 _EXPERIMENT = "targets"
 
 
+def checkpoint_source(run_dir: Path, index: int, used: int, base: str) -> str:
+    """Where checkpoint ``index`` of a run loads from: 0 is ``base``, the model its fine-tuning
+    started from (a directory or a hub name); 1 to ``used`` are the last ``used`` checkpoints it saved.
+
+    Why the start: TRAK's linearisation around a checkpoint predicts the effect of an example
+    through the gradients there, and by a late checkpoint the planted option words are learned
+    (their gradients are small) while what every sentence of a planting shares is not, so the
+    whole network's gradients rank any planting alike; around the starting point they rank
+    each question's own (README, "Attribution at the start of fine-tuning")."""
+    return base if index == 0 else str(checkpoint_dir(run_dir, index, used))
+
+
 def checkpoint_dir(run_dir: Path, index: int, used: int) -> Path:
     """The ``index``-th (1-based) of the last ``used`` checkpoints a fine-tuning run saved."""
     saved = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda path: int(path.name.split("-")[1]))
@@ -84,10 +97,10 @@ def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) ->
     )
 
 
-def _load(checkpoint: Path, tokenizer_dir: Path, device: str):
+def _load(checkpoint: str, tokenizer_dir: Path, device: str):
     # Eager attention: sdpa falls back to a slow path under vmap.
-    model = load_weights(str(checkpoint), device, attn_implementation="eager")
-    kind = kind_of_config(model.config, str(checkpoint))
+    model = load_weights(checkpoint, device, attn_implementation="eager")
+    kind = kind_of_config(model.config, checkpoint)
     return model, load_tokenizer(str(tokenizer_dir), kind), kind
 
 
@@ -98,11 +111,19 @@ def _batches(functions, batch_size: int, pad_id: int, device: str, desc: str):
 
 
 def featurize(
-    run_dir: Path, train_path: Path, out_dir: Path, *, checkpoint: int, settings: Trak, device: str = "auto"
+    run_dir: Path,
+    train_path: Path,
+    out_dir: Path,
+    *,
+    checkpoint: int,
+    settings: Trak,
+    base: str,
+    device: str = "auto",
 ) -> None:
-    """TRAK features of a run's training examples at one checkpoint, in ``out_dir``."""
+    """TRAK features of a run's training examples at one checkpoint, in ``out_dir``; ``base``
+    is the model the run's fine-tuning started from (checkpoint 0)."""
     device = resolve_device(device)
-    source = checkpoint_dir(run_dir, checkpoint, settings.checkpoints)
+    source = checkpoint_source(run_dir, checkpoint, settings.checkpoints, base)
     model, tokenizer, kind = _load(source, run_dir / "model", device)
     texts = pl.read_parquet(train_path)["text"].to_list()
     functions = example_functions(tokenizer, texts, settings.mask_copies, settings.max_length, kind)
@@ -128,6 +149,7 @@ def score(
     checkpoint: int,
     trak: Trak,
     scoring: Scoring,
+    base: str,
     device: str = "auto",
 ) -> None:
     """Influence of every training example on every chosen probe at one checkpoint.
@@ -137,7 +159,7 @@ def score(
     whole probe table, which a calibrated score may read beyond the chosen probes.
     """
     device = resolve_device(device)
-    source = checkpoint_dir(run_dir, checkpoint, trak.checkpoints)
+    source = checkpoint_source(run_dir, checkpoint, trak.checkpoints, base)
     model, tokenizer, kind = _load(source, run_dir / "model", device)
     texts = pl.read_parquet(train_path)["text"].to_list()
     copies = self_check_indices(len(texts))

@@ -269,6 +269,7 @@ def default_mask_copies(mlm_probability: float) -> int:
 class Trak(Settings):
     """What fixes a run's TRAK features (``attribution``, with fine-tuning's sequence length)."""
 
+    base_model: bool
     checkpoints: int
     projection: str
     proj_dim: int
@@ -288,6 +289,11 @@ class Trak(Settings):
             mask_copies=attribution.get("mask_copies") or default_mask_copies(finetuning["mlm_probability"]),
             max_length=finetuning["max_length"],
         )
+
+    def checkpoint_ids(self) -> list[int]:
+        """The checkpoints a run is attributed at: 0 (the model fine-tuning started from) if
+        ``base_model``, then 1 to ``checkpoints``, the last saved ones (valuetrace.attribution)."""
+        return [0] * self.base_model + list(range(1, self.checkpoints + 1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -577,6 +583,11 @@ def check_attribution(config: dict) -> None:
             unknown = [value for value in spec.get(key, []) if value not in values]
             if unknown:
                 raise InputError(f"config key '{where}.{key}': {unknown} are not in the fine-tuning grid")
+    if not attribution["base_model"] and attribution["checkpoints"] == 0:
+        raise InputError(
+            "config keys 'attribution.base_model' (false) and 'attribution.checkpoints' (0) leave no "
+            "checkpoint to attribute at: set base_model: true or checkpoints to 1 or more"
+        )
     if attribution["checkpoints"] > finetuning["checkpoints"]:
         raise InputError(
             f"config key 'attribution.checkpoints' ({attribution['checkpoints']}) exceeds the "
