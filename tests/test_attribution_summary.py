@@ -64,6 +64,31 @@ def test_gather_ranks_along_the_shift_and_sums_by_language(tmp_path, shipped_pro
     assert planted.filter(pl.col("probe_lang") == "en")["precision"].to_list() == [0.5]
 
 
+def test_precision_counts_the_top_n_where_only_n_examples_plant_the_question(tmp_path, shipped_probes):
+    """A question planted in 2 of 6 examples, both ranked first: precision@4 counts the top 2 (1.0,
+    not 0.5); a question planted in more examples than ``at`` is counted at ``at``."""
+    probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(2)
+    first, second = probes["question_id"].to_list()
+    planted = [first, first, "", second, second, second]
+    train = tmp_path / "train.parquet"
+    pl.DataFrame(
+        {"example_id": [str(i) for i in range(6)], "lang": ["en"] * 6, "source": ["s"] * 6, "text": list("abcdef"),
+         "planted_question": planted}
+    ).write_parquet(train)  # fmt: skip
+    chosen = attribution_summary.targets(probes, scores_of(probes, 0.0), scores_of(probes, 1.0), "all")
+    # probe 1 ranks its 2 planting examples first, then neutral and the other's; probe 2 ranks 3, 2, 4, 5
+    influence = np.array([[6.0, 1.0], [5.0, 2.0], [4.0, 5.0], [3.0, 6.0], [2.0, 4.0], [1.0, 3.0]])
+    top, groups, _ = attribution_summary.gather(Run("m", "s", "en", 6, 0), [write_scores(tmp_path / "c0", influence, chosen, [])], train, chosen, top_k=4)
+    check_table(top, "attribution_top")
+    assert dict(top.select("question_id", "question_planted_examples").unique().iter_rows()) == {first: 2, second: 3}
+    precision = attribution_summary.planted_precision(top, groups, {"s": [first, second]}, at=4)
+    check_table(precision, "attribution_planted")
+    assert dict(precision.select("question_id", "precision").iter_rows()) == {first: 1.0, second: pytest.approx(2 / 3)}
+    assert dict(precision.select("question_id", "at").iter_rows()) == {first: 2, second: 3}
+    at_two = attribution_summary.planted_precision(top, groups, {"s": [second]}, at=2)
+    assert at_two["precision"].to_list() == [0.5] and at_two["at"].to_list() == [2]
+
+
 def test_self_check_does_not_count_duplicates_of_the_copied_text(tmp_path, shipped_probes):
     """Planted sources repeat sentences; a copy's duplicate ties with the original, so it may rank
     above it without failing the check, while any other text above the original fails it."""

@@ -135,9 +135,9 @@ def test_changed_projection_reruns_only_attribution(completed_small_run, tiny_mo
     """The exact kernel's features were deleted once scored (temp), and are made again, projected."""
     changed = small_config(completed_small_run.root, tiny_model_dirs["bert"], "proj.yaml", **{"attribution.projection": "random"})
     jobs = planned_jobs(completed_small_run.workdir, changed)
-    # 3 planted runs (en, ko, multi) x 2 checkpoints; the counterfactuals read the new top examples,
-    # the LDS the new influence (its retrainings do not depend on TRAK and are kept).
-    assert jobs["attribution_features"] == 6 and jobs["attribution_scores"] == 6 and jobs["attribution_gather"] == 3
+    # 3 planted runs (en, ko, multi) x 3 checkpoints (the start and the last 2); the counterfactuals
+    # read the new top examples, the LDS the new influence (its retrainings do not depend on TRAK and are kept).
+    assert jobs["attribution_features"] == 9 and jobs["attribution_scores"] == 9 and jobs["attribution_gather"] == 3
     assert jobs["lds_run"] == 1 and "lds_finetune" not in jobs
     attribution_rules = {"attribution_features", "attribution_scores", "attribution_gather", "attribution_tables",
                          "counterfactual_finetune", "counterfactual", "lds_run", "lds", "all"}
@@ -189,10 +189,10 @@ def test_deleted_intermediate_is_recomputed_with_its_downstream_on_request(compl
         "shifts": 1,
         "figure_alignment": 1,
         **{f"figure_{name}": 1 for name in SHIFT_FIGURES},
-        # the run is attributed: its scores at both checkpoints (whose exact-kernel features were
-        # deleted once scored, so they are made again), its summary, its counterfactuals
-        "attribution_features": 2,
-        "attribution_scores": 2,
+        # the run is attributed: its scores at its 3 checkpoints (the start and the last 2; their
+        # exact-kernel features were deleted once scored, so they are made again), its summary, its counterfactuals
+        "attribution_features": 3,
+        "attribution_scores": 3,
         "attribution_gather": 1,
         "attribution_tables": 1,
         "counterfactual_finetune": 1,  # top-k and 3 random removals
@@ -244,7 +244,8 @@ def test_config_without_attribution_counterfactual_or_lds_plans_none_of_them(tmp
     del config["attribution"]["lds"]
     (tmp_path / "no_counterfactual.yaml").write_text(yaml.safe_dump(config))
     jobs = planned_jobs(tmp_path / "run", tmp_path / "no_counterfactual.yaml")
-    assert jobs["attribution_features"] == 6 and not any(rule.startswith(("counterfactual", "lds")) for rule in jobs)
+    # 3 attributed runs, each at the model fine-tuning started from and its last 2 checkpoints
+    assert jobs["attribution_features"] == 9 and not any(rule.startswith(("counterfactual", "lds")) for rule in jobs)
     del config["attribution"]
     (tmp_path / "no_attribution.yaml").write_text(yaml.safe_dump(config))
     jobs = planned_jobs(tmp_path / "run", tmp_path / "no_attribution.yaml")
@@ -300,9 +301,9 @@ def test_paper_config_plans_the_whole_grid_without_network_or_data(tmp_path):
         # no planting source, no control source
         **{f"figure_{name}": 1 for name in SHIFT_FIGURES if name not in ("planted", "planted_specificity", "calibration", "beyond_control")},
         # TRAK on the seed-0 runs of size 2000 (2 models x 6 sources x 13 languages) and the
-        # 4 multilingual ones of seed 0, 3 checkpoints each
-        "attribution_features": 160 * 3,
-        "attribution_scores": 160 * 3,
+        # 4 multilingual ones of seed 0, at the model their fine-tuning started from
+        "attribution_features": 160,
+        "attribution_scores": 160,
         "attribution_gather": 160,
         "attribution_tables": 1,
         # one job for each of the 156 monolingual ones: top-k and 3 random removals

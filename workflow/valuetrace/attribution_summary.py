@@ -110,6 +110,10 @@ def gather(
         )
     leading = [*run_columns, *PROBE_KEY, "shift", "flipped", "rank", "example_id", "example_lang", "example_source", "influence"]
     top_table = pl.concat(top).select(*leading, pl.exclude(leading))
+    if "planted_question" in train.columns:
+        top_table = top_table.join(_planted_counts(train), on="question_id", how="left", maintain_order="left").with_columns(
+            pl.col("question_planted_examples").fill_null(0)
+        )
 
     long = pl.DataFrame(
         {
@@ -159,9 +163,17 @@ def gather(
     return top_table, groups, checks
 
 
+def _planted_counts(train: pl.DataFrame) -> pl.DataFrame:
+    """How many of a run's examples plant each question (``question_planted_examples``)."""
+    planted = train.filter(pl.col("planted_question").is_not_null() & (pl.col("planted_question") != ""))
+    return planted.group_by(question_id="planted_question").agg(question_planted_examples=pl.len().cast(pl.Int64))
+
+
 def planted_precision(top: pl.DataFrame, groups: pl.DataFrame, planted: dict[str, list[str]], at: int) -> pl.DataFrame:
     """Per planted question and probe language: the share of its top ``at`` examples that
-    plant that very question (``example_planted_question``)."""
+    plant that very question (``example_planted_question``). Where the run has fewer than ``at``
+    examples planting it (``question_planted_examples``), the share of its top that many, so
+    that ranking every planting example first scores 1 whatever the planting rate."""
     schema = {
         **{key: dtype for key, dtype in RUN_SCHEMA.items()},
         "probe_lang": pl.String, "question_id": pl.String, "in_language": pl.Boolean,
@@ -175,13 +187,15 @@ def planted_precision(top: pl.DataFrame, groups: pl.DataFrame, planted: dict[str
     )
     run_keys = list(RUN_SCHEMA)
     languages = groups.select(*run_keys, probe_lang="example_lang").unique().with_columns(in_language=pl.lit(True))
+    planting = pl.col("question_planted_examples") if "question_planted_examples" in top.columns else pl.lit(at)
     return (
         top.join(questions, on=["dataset", "question_id"])
-        .filter(pl.col("rank") <= at)
+        .with_columns(at=pl.min_horizontal(pl.lit(at), planting.clip(lower_bound=1)).cast(pl.Int64))
+        .filter(pl.col("rank") <= pl.col("at"))
         .group_by(*run_keys, "probe_lang", "question_id")
-        .agg(precision=(pl.col("example_planted_question") == pl.col("question_id")).mean())
+        .agg(precision=(pl.col("example_planted_question") == pl.col("question_id")).mean(), at=pl.col("at").first())
         .join(languages, on=[*run_keys, "probe_lang"], how="left")
-        .with_columns(pl.col("in_language").fill_null(False), at=pl.lit(at, dtype=pl.Int64))
+        .with_columns(pl.col("in_language").fill_null(False))
         .select(list(schema))
         .sort(*run_keys, "probe_lang", "question_id")
     )
