@@ -249,8 +249,8 @@ def per_example_seconds(timings: dict[int, float]) -> float:
 
 
 def measure_trak(run_dir: Path, base: Path, texts, trak: settings.Trak, scale: Scale, device: str, memory: Memory, work: Path) -> dict:
-    """Seconds of featurising one checkpoint (the run's last; every checkpoint costs the same): a
-    fixed part (loading, projector) and a part per example."""
+    """Seconds of featurising one checkpoint (the last the config attributes at; each costs the
+    same): a fixed part (loading, projector) and a part per example."""
     timings = {}
     for count in (trak.batch_size, trak.batch_size + scale.trak_examples):
         train_path = work / f"trak-{count}.parquet"
