@@ -101,10 +101,10 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
     # One seed: the tests of shifts against seed noise are then null (their statistics are tested
     # in tests/test_significance.py; the demo runs them with two seeds).
     config["finetuning"].update(models=["tiny-xlmr"], sizes=[30], seeds=[0], epochs=1, checkpoints=2)
-    # Attribution of every planted run at two checkpoints, a counterfactual of the monolingual ones,
-    # the LDS of one.
+    # Attribution of every planted run at two checkpoints (the model fine-tuning started from and
+    # the last saved one), a counterfactual of the monolingual ones, the LDS of one.
     del config["attribution"]["sizes"]  # every size of the grid
-    config["attribution"].update(checkpoints=2, proj_dim=64, top_k=5, include_parameters=[])
+    config["attribution"].update(base_model=True, checkpoints=1, proj_dim=64, top_k=5, include_parameters=[])
     config["attribution"]["counterfactual"].update(k=5, finetune_languages=["en", "ko"])
     # LDS of the English run on 3 random halves (the fewest a rank correlation takes).
     config["attribution"]["lds"] = {**yaml.safe_load((REPO / "config" / "validation.yaml").read_text())["attribution"]["lds"],
