@@ -87,6 +87,9 @@ def test_precision_counts_the_top_n_where_only_n_examples_plant_the_question(tmp
     assert dict(precision.select("question_id", "at").iter_rows()) == {first: 2, second: 3}
     at_two = attribution_summary.planted_precision(top, groups, {"s": [second]}, at=2)
     assert at_two["precision"].to_list() == [0.5] and at_two["at"].to_list() == [2]
+    # a question no example of the run plants is counted at ``at``, not at 0 or 1 examples
+    unplanted = top.with_columns(question_planted_examples=pl.when(pl.col("question_id") == first).then(0).otherwise("question_planted_examples"))
+    assert attribution_summary.planted_precision(unplanted, groups, {"s": [first]}, at=4)["at"].to_list() == [4]
 
 
 def test_self_check_does_not_count_duplicates_of_the_copied_text(tmp_path, shipped_probes):

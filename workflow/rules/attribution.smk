@@ -8,7 +8,7 @@ rule attribution_features:
     fine-tuning started from)."""
     input:
         run="results/finetuned/{model}/{run}",
-        start=start_input,
+        start=checkpoint_start_input,
         train=run_train,
     output:
         features_output("results/attribution/{model}/{run}/features/c{checkpoint}"),
@@ -30,7 +30,7 @@ rule attribution_scores:
     input:
         features="results/attribution/{model}/{run}/features/c{checkpoint}",
         run="results/finetuned/{model}/{run}",
-        start=start_input,
+        start=checkpoint_start_input,
         train=run_train,
         probes="results/probes/probes.parquet",
         base_scores=f"results/scores/{{model}}/{BASE}.parquet",

@@ -224,12 +224,18 @@ def attribution_checkpoints(wildcards):
 
 
 def start_source(wildcards):
-    """The model a run's fine-tuning started from: its checkpoint 0 (valuetrace.attribution)."""
+    """The model a run's fine-tuning started from: what its retrainings start from too, and its
+    checkpoint 0 for attribution (valuetrace.attribution)."""
     return base_source(wildcards.model)
 
 
 def start_input(wildcards):
-    return base_input(wildcards.model) if int(wildcards.checkpoint) == 0 else []
+    return base_input(wildcards.model)
+
+
+def checkpoint_start_input(wildcards):
+    """The starting model is an input of a run's checkpoint 0 only."""
+    return start_input(wildcards) if int(wildcards.checkpoint) == 0 else []
 
 
 def dataset_languages(wildcards):

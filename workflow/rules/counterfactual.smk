@@ -10,7 +10,7 @@ rule counterfactual_finetune:
         top="results/attribution/{model}/{run}/top.parquet",
         probes="results/probes/probes.parquet",
         base_scores=f"results/scores/{{model}}/{BASE}.parquet",
-        base=lambda wildcards: base_input(wildcards.model),
+        base=start_input,
     output:
         "results/counterfactual/{model}/{run}/t{target}.parquet",
     log:
@@ -20,7 +20,7 @@ rule counterfactual_finetune:
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        base=lambda wildcards: base_source(wildcards.model),
+        base=start_source,
         counterfactual=counterfactual,
         training=training,
         scoring=SCORING,

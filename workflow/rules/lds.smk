@@ -8,7 +8,7 @@ rule lds_finetune:
     input:
         train=run_train,
         probes="results/probes/probes.parquet",
-        base=lambda wildcards: base_input(wildcards.model),
+        base=start_input,
     output:
         "results/lds/{model}/{run}/subset{subset}.parquet",
     log:
@@ -18,7 +18,7 @@ rule lds_finetune:
     conda:
         "../../envs/valuetrace.yaml"
     params:
-        base=lambda wildcards: base_source(wildcards.model),
+        base=start_source,
         subsets=lds_subsets,
         training=training,
         scoring=SCORING,

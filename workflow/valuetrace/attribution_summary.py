@@ -31,6 +31,7 @@ PROBE_KEY = ["probe_lang", "probe_id", "question_id"]
 RUN_SCHEMA = {"model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64}
 SELF_CHECK_COPIES = 8
 # Precision on planted questions is measured over this many top examples.
+PLANTED = "planted_question"  # the examples' column naming the question a sentence was planted for
 PRECISION_AT = 10
 # Top examples per flipped probe in the report's table.
 FLIPPED_SHOWN = 5
@@ -110,7 +111,7 @@ def gather(
         )
     leading = [*run_columns, *PROBE_KEY, "shift", "flipped", "rank", "example_id", "example_lang", "example_source", "influence"]
     top_table = pl.concat(top).select(*leading, pl.exclude(leading))
-    if "planted_question" in train.columns:
+    if PLANTED in train.columns:
         top_table = top_table.join(_planted_counts(train), on="question_id", how="left", maintain_order="left").with_columns(
             pl.col("question_planted_examples").fill_null(0)
         )
@@ -165,8 +166,13 @@ def gather(
 
 def _planted_counts(train: pl.DataFrame) -> pl.DataFrame:
     """How many of a run's examples plant each question (``question_planted_examples``)."""
-    planted = train.filter(pl.col("planted_question").is_not_null() & (pl.col("planted_question") != ""))
-    return planted.group_by(question_id="planted_question").agg(question_planted_examples=pl.len().cast(pl.Int64))
+    planted = train.filter(planted_question() != "")
+    return planted.group_by(question_id=PLANTED).agg(question_planted_examples=pl.len().cast(pl.Int64))
+
+
+def planted_question() -> pl.Expr:
+    """An example's planted question (column ``PLANTED``); "" where it plants none (empty or null)."""
+    return pl.col(PLANTED).fill_null("")
 
 
 def planted_precision(top: pl.DataFrame, groups: pl.DataFrame, planted: dict[str, list[str]], at: int) -> pl.DataFrame:
@@ -187,10 +193,12 @@ def planted_precision(top: pl.DataFrame, groups: pl.DataFrame, planted: dict[str
     )
     run_keys = list(RUN_SCHEMA)
     languages = groups.select(*run_keys, probe_lang="example_lang").unique().with_columns(in_language=pl.lit(True))
+    # A question no example of the run plants is counted at ``at`` (precision 0), not at 0 examples.
     planting = pl.col("question_planted_examples") if "question_planted_examples" in top.columns else pl.lit(at)
+    counted = pl.when(planting > 0).then(pl.min_horizontal(pl.lit(at), planting)).otherwise(pl.lit(at))
     return (
         top.join(questions, on=["dataset", "question_id"])
-        .with_columns(at=pl.min_horizontal(pl.lit(at), planting.clip(lower_bound=1)).cast(pl.Int64))
+        .with_columns(at=counted.cast(pl.Int64))
         .filter(pl.col("rank") <= pl.col("at"))
         .group_by(*run_keys, "probe_lang", "question_id")
         .agg(precision=(pl.col("example_planted_question") == pl.col("question_id")).mean(), at=pl.col("at").first())

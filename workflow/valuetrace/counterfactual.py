@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from valuetrace.attribution_summary import PROBE_KEY
+from valuetrace.attribution_summary import PLANTED, PROBE_KEY, planted_question
 from valuetrace.errors import InputError
 from valuetrace.grid import Run
 from valuetrace.retraining import retrain_and_score
@@ -36,7 +36,6 @@ from valuetrace.tables import column_values
 log = logging.getLogger(__name__)
 
 REMOVALS = tuple(column_values("counterfactual", "removal"))
-PLANTED = "planted_question"  # the examples' column naming the question a sentence was planted for
 
 
 def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name: str = "the run") -> dict:
@@ -59,9 +58,8 @@ def _planted_ids(train: pl.DataFrame, probe: dict, removal: str) -> list[str]:
     """The examples planted for the probe's question (``planted``) or for another (``other_planted``)."""
     if PLANTED not in train.columns:
         return []
-    question = pl.col(PLANTED).fill_null("")
-    own = question == probe["question_id"]
-    return train.filter(own if removal == "planted" else ~own & (question != ""))["example_id"].to_list()
+    own = planted_question() == probe["question_id"]
+    return train.filter(own if removal == "planted" else ~own & (planted_question() != ""))["example_id"].to_list()
 
 
 def planted_removals(train: pl.DataFrame, probe: dict) -> tuple[str, ...]:

@@ -293,7 +293,7 @@ class Trak(Settings):
     def checkpoint_ids(self) -> list[int]:
         """The checkpoints a run is attributed at: 0 (the model fine-tuning started from) if
         ``base_model``, then 1 to ``checkpoints``, the last saved ones (valuetrace.attribution)."""
-        return [0] * self.base_model + list(range(1, self.checkpoints + 1))
+        return ([0] if self.base_model else []) + list(range(1, self.checkpoints + 1))
 
 
 @dataclasses.dataclass(frozen=True)
