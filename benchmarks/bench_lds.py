@@ -71,7 +71,8 @@ def main() -> None:
         start = time.perf_counter()
         lds.retrain_subset(
             Run("tiny-bert", "planted", "en", EXAMPLES, 0), 0, base=str(base), train_path=train_path, probes=probes,
-            subsets=subsets, training=training, scoring=scoring, device="cpu",
+            subsets=subsets, batches=config["attribution"]["retraining_batches"], training=training, scoring=scoring,
+            device="cpu",
         )  # fmt: skip
         retraining_s = time.perf_counter() - start
 
@@ -84,7 +85,7 @@ def main() -> None:
     print(f"{EXAMPLES} examples, tiny BERT ({build.hidden_size} hidden, {build.layers} layers), batch {training.batch_size}, "
           f"{probes.height} probes scored per retraining")  # fmt: skip
     print(f"one fine-tuning epoch: {epoch_s:.1f} s (the baseline, 1.00)")
-    print(f"one LDS retraining ({subsets.size(EXAMPLES)} examples, the schedule of {training.epochs} epochs of {EXAMPLES}, "
+    print(f"one LDS retraining ({subsets.size(EXAMPLES)} examples, {config['attribution']['retraining_batches']} batches, the schedule of {training.epochs} epochs of {EXAMPLES}, "
           f"every probe scored): {retraining_s:.1f} s ({retraining_s / epoch_s:.2f} epochs)")  # fmt: skip
     print(f"both baselines for the {targets.height} English probes: {baselines_s:.1f} s ({baselines_s / epoch_s:.2f} epochs)")
     total = m * retraining_s + baselines_s

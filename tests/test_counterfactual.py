@@ -87,7 +87,7 @@ def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_di
     training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     rows = counterfactual.retrain_target(
         Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs[architecture]), train_path=train, top=top, probes=probes,
-        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0, planted_removals=True),
+        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0, planted_removals=True), batches="same",
         training=training, scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=1, max_length=64, precision="fp32"), device="cpu",
     )  # fmt: skip
     check_table(rows, "counterfactual")

@@ -54,6 +54,29 @@ def test_lds_of_a_known_linear_datamodel_is_recovered():
     trak, overlap, tfidf = summary.iter_rows(named=True)
     assert trak["lds_low"] > 0.9 and overlap["lds_low"] < 0 < overlap["lds_high"] and tfidf["lds_high"] < -0.9
     assert trak["n_targets"] == targets and trak["subsets"] == m
+    # TRAK's advantage over each baseline, paired over the same targets.
+    assert trak["trak_minus_method"] is None and trak["trak_minus_method_low"] is None
+    lds_of = {method: table.filter(pl.col("method") == method)["lds"].to_numpy() for method in lds.METHODS}
+    assert overlap["trak_minus_method"] == pytest.approx((lds_of["trak"] - lds_of["token_overlap"]).mean())
+    assert overlap["trak_minus_method_low"] > 0.8 and tfidf["trak_minus_method_low"] > 1.8
+
+
+def test_the_paired_difference_finds_an_advantage_that_overlapping_intervals_hide():
+    """Two methods whose LDS vary a lot over targets but alike: TRAK a little higher on every
+    target. Their intervals overlap; the paired difference's lies above 0."""
+    rng = np.random.default_rng(1)
+    common = rng.uniform(-0.5, 0.5, size=30)
+    picked = pl.DataFrame({"probe_lang": ["en"] * 30, "probe_id": [f"Q{i}" for i in range(30)],
+                           "question_id": [f"Q{i}" for i in range(30)], "shift": [1.0] * 30})  # fmt: skip
+    rows = [
+        picked.with_columns(**{key: pl.lit(value) for key, value in RUN.columns().items()}, method=pl.lit(method),
+                            lds=pl.Series(common + offset), constant_prediction=False, subsets=pl.lit(8, dtype=pl.Int64), alpha=0.5)  # fmt: skip
+        for method, offset in (("trak", 0.05), ("token_overlap", 0.0), ("tfidf", 0.0))
+    ]
+    summary = lds.summarise(pl.concat(rows), SUMMARY)
+    trak, overlap, _ = summary.iter_rows(named=True)
+    assert overlap["lds_high"] > trak["lds_low"]
+    assert overlap["trak_minus_method"] == pytest.approx(0.05) and overlap["trak_minus_method_low"] == pytest.approx(0.05)
 
 
 def test_a_constant_prediction_ranks_nothing_and_counts_zero():
@@ -111,18 +134,23 @@ def test_run_lds_measures_trak_and_every_baseline_on_the_run_language_probes(tin
         lds.run_lds(RUN, retrained=retrained_scores(chosen, measured), **{**arguments, "train": train.with_columns(lang=pl.lit("fr"))})
 
 
-def test_retrain_subset_trains_on_the_subset_and_scores_every_probe(tmp_path, tiny_model_dirs, shipped_probes, caplog):
+@pytest.mark.parametrize("batches", ["same", "reshuffled"])
+def test_retrain_subset_trains_on_the_subset_and_scores_every_probe(tmp_path, tiny_model_dirs, shipped_probes, caplog, batches):
     _, train = fake_run(tmp_path, tiny_model_dirs["bert"], TEXTS)
     probes = shipped_probes.filter(pl.col("probe_lang") == "en").head(3)
     training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     with caplog.at_level("INFO"):
         scores = lds.retrain_subset(
             RUN, 2, base=str(tiny_model_dirs["bert"]), train_path=train, probes=probes,
-            subsets=LdsSubsets(alpha=0.5, seed=0), training=training,
+            subsets=LdsSubsets(alpha=0.5, seed=0), batches=batches, training=training,
             scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32"), device="cpu",
         )  # fmt: skip
     check_table(scores, "scores")
     assert scores.height == 3 and set(scores["run"]) == {"planted/en/n12_s0/subset2"}
     assert "subset 2, 6 of 12 examples" in caplog.text
-    # The run's schedule: as many steps as 12 examples take, not 6.
-    assert "6 examples, 3 steps" in caplog.text
+    # The run's schedule: as many steps as 12 examples take, not 6; in the run's own batches
+    # (same) the 6 examples outside the subset keep their places there.
+    if batches == "same":
+        assert "12 examples, 3 steps" in caplog.text and "6 of them left out of the loss" in caplog.text
+    else:
+        assert "6 examples, 3 steps" in caplog.text

@@ -152,3 +152,53 @@ def test_always_masked_positions_are_masked_in_every_batch_and_nothing_else_chan
         others[0, positions] = False
         assert torch.equal(forced["labels"][others], random_only["labels"][others])
         assert torch.equal(forced["input_ids"][others], random_only["input_ids"][others])
+
+
+@pytest.mark.parametrize("architecture", ["bert", *CAUSAL_ARCHITECTURES])
+def test_leaving_out_nothing_is_the_run_itself_bit_for_bit(tmp_path, tiny_model_dirs, architecture):
+    """A retraining in the run's own batches that leaves out no example trains the run again."""
+    train = tmp_path / "train.parquet"
+    pl.DataFrame({"text": [f"Family is important in my life. Sentence {i} of {i % 5}." for i in range(12)]}).write_parquet(train)
+    settings = Training(epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=1, precision="fp32", seed=3)
+    base = str(tiny_model_dirs[architecture])
+    finetune(base, train, tmp_path / "run", tmp_path / "work-run", settings)
+    finetune(base, train, tmp_path / "again", tmp_path / "work-again", settings, left_out=[False] * 12)
+    run, again = (load_file(tmp_path / name / "model" / "model.safetensors") for name in ("run", "again"))
+    assert all(torch.equal(run[name], again[name]) for name in run)
+
+
+@pytest.mark.parametrize("architecture", ["bert", "gpt2"])
+def test_a_left_out_example_keeps_the_others_masks_and_adds_nothing_to_the_loss(tmp_path, tiny_model_dirs, architecture):
+    """LeavingOut: the other examples are masked as without it, and the loss and gradients are
+    those of the batch without the left-out rows; a batch with every row left out has no loss."""
+    from valuetrace.kinds import KINDS
+    from valuetrace.models import load_model
+
+    model, tokenizer = load_model(str(tiny_model_dirs[architecture]))
+    kind = KINDS["causal" if architecture == "gpt2" else "masked"]
+    texts = ["Family is very important in my life, and so is work.", "Work is important.", "God is not important to me."]
+    dataset = training.tokenized_dataset(texts, tokenizer, 32, kind, left_out=[False, True, False])
+    plain = training.tokenized_dataset(texts, tokenizer, 32, kind)
+    collator, _ = training.COLLATORS[kind.name](tokenizer, 0.5, 0)
+    batch = training.LeavingOut(collator)([dict(row) for row in dataset])
+    reference, _ = training.COLLATORS[kind.name](tokenizer, 0.5, 0)
+    full = reference([dict(row) for row in plain])
+    assert (batch["labels"][1] == -100).all() and (full["labels"][1] != -100).any()
+    assert torch.equal(batch["labels"][[0, 2]], full["labels"][[0, 2]]) and torch.equal(batch["input_ids"], full["input_ids"])
+
+    model.eval()  # no dropout: every pass sees the same network
+    trainer = training.TRAINERS[kind.name](model=model, args=TrainingArguments(output_dir=str(tmp_path), report_to="none"))
+
+    def loss_and_gradients(inputs):
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(inputs))
+        loss.backward()
+        return loss.detach(), {name: parameter.grad.clone() for name, parameter in model.named_parameters() if parameter.grad is not None}
+
+    loss, gradients = loss_and_gradients(batch)
+    without_row, without_gradients = loss_and_gradients({key: value[[0, 2]] for key, value in batch.items()})
+    assert torch.allclose(loss, without_row, atol=1e-6)
+    for name, gradient in without_gradients.items():
+        assert torch.allclose(gradients[name], gradient, atol=1e-6, rtol=1e-4), name
+    nothing, nothing_gradients = loss_and_gradients({**batch, "labels": torch.full_like(batch["labels"], -100)})
+    assert nothing.item() == 0.0 and all(not gradient.any() for gradient in nothing_gradients.values())

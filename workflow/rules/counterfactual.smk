@@ -22,6 +22,7 @@ rule counterfactual_finetune:
     params:
         base=start_source,
         counterfactual=counterfactual,
+        batches=attribution_setting("retraining_batches"),
         training=training,
         scoring=SCORING,
     script:

@@ -20,6 +20,7 @@ rule lds_finetune:
     params:
         base=start_source,
         subsets=lds_subsets,
+        batches=attribution_setting("retraining_batches"),
         training=training,
         scoring=SCORING,
     script:

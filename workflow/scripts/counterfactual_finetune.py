@@ -19,6 +19,7 @@ with job(snakemake):
         base_scores=pl.read_parquet(snakemake.input.base_scores),
         target=int(snakemake.wildcards.target),
         counterfactual=Counterfactual.from_params(snakemake.params.counterfactual),
+        batches=snakemake.params.batches,
         training=Training.from_params(snakemake.params.training),
         scoring=Scoring.from_params(snakemake.params.scoring),
     )

@@ -17,6 +17,7 @@ with job(snakemake):
         train_path=Path(snakemake.input.train),
         probes=pl.read_parquet(snakemake.input.probes),
         subsets=LdsSubsets.from_params(snakemake.params.subsets),
+        batches=snakemake.params.batches,
         training=Training.from_params(snakemake.params.training),
         scoring=Scoring.from_params(snakemake.params.scoring),
     )

@@ -3,7 +3,9 @@
 For a run's ``target``-th most-shifted attributed probe in its own fine-tuning language(s),
 the run is trained again, with the same settings and seed, on its examples minus either
 the probe's top-k attributed examples (``top``) or k examples drawn at random (``random``,
-several draws), and the probe is scored again (``valuetrace.retraining``). One job makes all of
+several draws), and the probe is scored again (``valuetrace.retraining``; by default in the run's
+own batches, the removed examples left out of them, so that a random removal's effect is not
+buried under a new data order's). One job makes all of
 a target's retrainings (:func:`retrain_target`): each costs seconds on the demo's models, less
 than starting a job that imports torch and transformers, and each draw has its own seed, so a
 target's rows do not depend on how many draws there are. The retraining takes as many optimiser steps
@@ -122,11 +124,13 @@ def retrain(
     removal: str,
     draw: int,
     counterfactual: Counterfactual,
+    batches: str,
     training: Training,
     scoring: Scoring,
     device: str = "auto",
 ) -> pl.DataFrame:
-    """One row: the probe's shift in the run, and after retraining without the removed examples."""
+    """One row: the probe's shift in the run, and after retraining without the removed examples
+    (batched as ``batches``, ``valuetrace.retraining``)."""
     removed = removed_examples(top, train, probe, removal, counterfactual.k, counterfactual.seed + draw)
     log.info("%s: retraining without %d %s examples of %s", run.name, len(removed), removal, probe)
     key = [pl.col(column) == probe[column] for column in PROBE_KEY]
@@ -134,9 +138,8 @@ def retrain(
     # The probe is scored with what its calibration reads (``only``), as the scoring job scores it.
     index = probes.with_row_index("_row").filter(*key)["_row"].item()
     rescored = retrain_and_score(
-        base, train.filter(~pl.col("example_id").is_in(removed)), probes, schedule_size=train.height,
-        training=training, scoring=scoring, model_name=run.model, run=f"{run.name}/without_{removal}{draw}",
-        device=device, only=[index],
+        base, train, train["example_id"].is_in(removed).to_numpy(), probes, batches=batches, training=training,
+        scoring=scoring, model_name=run.model, run=f"{run.name}/without_{removal}{draw}", device=device, only=[index],
     )  # fmt: skip
     shift_after = rescored["score"].item() - score_before
     return pl.DataFrame(

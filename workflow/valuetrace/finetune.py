@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import shutil
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -146,11 +147,14 @@ def finetune(
     *,
     device: str = "auto",
     schedule_size: int | None = None,
+    left_out: Sequence[bool] | None = None,
 ) -> None:
     """Fine-tune ``base`` on the texts of ``train_path``.
 
     ``schedule_size``: plan the optimiser steps as if there were this many examples (a
-    counterfactual run without some examples keeps the original run's schedule).
+    counterfactual run without some examples keeps the original run's schedule);
+    ``left_out`` (per example): examples kept in the batches but out of the loss
+    (``valuetrace.training.LeavingOut``).
     """
     texts = pl.read_parquet(train_path)["text"].to_list()
     if not texts:
@@ -159,10 +163,10 @@ def finetune(
         if (out_dir / RUN_FILE).exists():
             log.info("an earlier attempt finished this run while this one waited: %s is complete", out_dir)
             return
-        _train(base, texts, out_dir, work_dir, training, device, schedule_size)
+        _train(base, texts, out_dir, work_dir, training, device, schedule_size, left_out)
 
 
-def _train(base, texts, out_dir, work_dir, training: Training, device: str, schedule_size: int | None) -> None:
+def _train(base, texts, out_dir, work_dir, training: Training, device: str, schedule_size: int | None, left_out) -> None:
     device = resolve_device(device)
     precision.check(training.precision, device)
     model, tokenizer = load_model(base, device)
@@ -171,6 +175,8 @@ def _train(base, texts, out_dir, work_dir, training: Training, device: str, sche
     if resuming:
         log.info("resuming from %s", resuming.name)
     log.info("%d examples, %d steps, checkpoint every %d steps, %s", len(texts), steps, save_steps, training.precision)
+    if left_out is not None:
+        log.info("%d of them left out of the loss, in their places in the batches", sum(map(bool, left_out)))
     trainer = train_language_model(
         model,
         tokenizer,
@@ -186,6 +192,7 @@ def _train(base, texts, out_dir, work_dir, training: Training, device: str, sche
         resume=True,
         precision=training.precision,
         callbacks=[SlimCheckpoints(work_dir)],
+        left_out=left_out,
     )
     with atomic_directory(out_dir) as partial:
         model.save_pretrained(partial / "model")

@@ -4,8 +4,9 @@ predict what training on part of the data does to a probe's score?
 A run's n examples are drawn into ``m`` random subsets S_1..S_m of ``round(alpha * n)``
 examples each (:func:`subset_indices`; subset j depends only on the seed and j, so adding
 subsets keeps the earlier ones), and the run is trained again on each subset, with its
-settings, seed and number of optimiser steps (``valuetrace.retraining``); every probe is
-scored again. For a target probe z and an attribution tau (examples × probes):
+settings, seed and number of optimiser steps (``valuetrace.retraining``: by default in the run's
+own batches, the examples outside the subset left out of them, so that the measured change is
+the subset's effect and not also a new data order's); every probe is scored again. For a target probe z and an attribution tau (examples × probes):
 
 - the *predicted* output of subset S_j is g_j(z) = sum over i in S_j of tau_i(z);
 - the *measured* output f_j(z) is the probe's score under the model retrained on S_j (the
@@ -70,16 +71,18 @@ def retrain_subset(
     train_path: Path,
     probes: pl.DataFrame,
     subsets: LdsSubsets,
+    batches: str,
     training: Training,
     scoring: Scoring,
     device: str = "auto",
 ) -> pl.DataFrame:
-    """The score table of every probe under the run retrained on its ``subset``-th random subset."""
+    """The score table of every probe under the run retrained on its ``subset``-th random subset
+    (batched as ``batches``, ``valuetrace.retraining``)."""
     train = pl.read_parquet(train_path)
-    kept = train[subset_indices(train.height, subsets, subset).tolist()]
-    log.info("%s: retraining on subset %d, %d of %d examples", run.name, subset, kept.height, train.height)
+    kept = membership(train.height, subsets, subset + 1)[subset]
+    log.info("%s: retraining on subset %d, %d of %d examples", run.name, subset, kept.sum(), train.height)
     return retrain_and_score(
-        base, kept, probes, schedule_size=train.height, training=training, scoring=scoring,
+        base, train, ~kept, probes, batches=batches, training=training, scoring=scoring,
         model_name=run.model, run=retraining_name(run, subset), device=device,
     )  # fmt: skip
 
@@ -169,19 +172,30 @@ def table(
 
 
 def summarise(table: pl.DataFrame, settings: LdsSummary) -> pl.DataFrame:
-    """Per run and method: the mean LDS over targets, with a percentile bootstrap interval over targets."""
+    """Per run and method: the mean LDS over targets, with a percentile bootstrap interval over
+    targets; and for a baseline, TRAK's LDS minus its own, paired over the same targets, with its
+    interval (TRAK beats the baseline where that interval lies above 0: a sharper test than
+    comparing the two intervals, since both methods are measured on the same probes and subsets)."""
     keys = [*RUN_SCHEMA, "method"]
     schema = {
         **RUN_SCHEMA, "method": pl.String, "n_targets": pl.Int64, "lds": pl.Float64, "lds_low": pl.Float64,
-        "lds_high": pl.Float64, "constant_predictions": pl.Int64, "subsets": pl.Int64, "alpha": pl.Float64,
-        "confidence_level": pl.Float64,
+        "lds_high": pl.Float64, "trak_minus_method": pl.Float64, "trak_minus_method_low": pl.Float64,
+        "trak_minus_method_high": pl.Float64, "constant_predictions": pl.Int64, "subsets": pl.Int64,
+        "alpha": pl.Float64, "confidence_level": pl.Float64,
     }  # fmt: skip
+    defined = table.filter(pl.col("lds").is_not_nan())
+    trak = defined.filter(pl.col("method") == "trak").select(*RUN_SCHEMA, *PROBE_KEY, trak_lds="lds")
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        return bootstrap_interval((values,), np.mean, settings.bootstrap_resamples, settings.confidence_level, settings.seed)
+
     records = []
-    for key, group in table.filter(pl.col("lds").is_not_nan()).group_by(keys, maintain_order=True):
+    for key, group in defined.join(trak, on=[*RUN_SCHEMA, *PROBE_KEY], how="left").group_by(keys, maintain_order=True):
         values = group["lds"].to_numpy()
-        low, high = bootstrap_interval(
-            (values,), np.mean, settings.bootstrap_resamples, settings.confidence_level, settings.seed
-        )
+        difference = group.filter(pl.col("trak_lds").is_not_null()).select(pl.col("trak_lds") - pl.col("lds")).to_series().to_numpy()
+        paired = key[-1] != "trak" and difference.size > 0
+        low, high = interval(values)
+        difference_low, difference_high = interval(difference) if paired else (None, None)
         records.append(
             {
                 **dict(zip(keys, key)),
@@ -189,6 +203,9 @@ def summarise(table: pl.DataFrame, settings: LdsSummary) -> pl.DataFrame:
                 "lds": float(values.mean()),
                 "lds_low": low,
                 "lds_high": high,
+                "trak_minus_method": float(difference.mean()) if paired else None,
+                "trak_minus_method_low": difference_low,
+                "trak_minus_method_high": difference_high,
                 "constant_predictions": int(group["constant_prediction"].sum()),
                 "subsets": int(group["subsets"][0]),
                 "alpha": float(group["alpha"][0]),

@@ -632,17 +632,26 @@ def lds_figure(lds: pl.DataFrame, summary: pl.DataFrame):
         )  # fmt: skip
         for x, value in enumerate(mean["lds"]):
             ax.annotate(f"{value:.2f}", (x, value), xytext=(6, 0), textcoords="offset points", fontsize=8, va="center")
+        ax.set_xticks(range(mean.height), [_lds_method_label(row) for row in mean.iter_rows(named=True)])
         ax.axhline(0, color="black", linewidth=0.8, linestyle=":")
         ax.set_title(f"{name}\n{mean['n_targets'][0]} targets, {mean['subsets'][0]} subsets", fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("LDS (Spearman ρ over subsets)" if index == 0 else "")
-        ax.tick_params(axis="x", rotation=20)
+        ax.tick_params(axis="x", rotation=0)
     level = means["confidence_level"][0] if means.height else 0.95
     figure.suptitle(
         "Linear datamodeling score: how well each attribution predicts retraining on random subsets\n"
         f"(grey: one target probe; black: mean over targets with a {level:.0%} bootstrap interval)"
     )
     return figure
+
+
+def _lds_method_label(row: dict) -> str:
+    """A method's axis label: its name and, for a baseline, TRAK's paired advantage over it."""
+    if row["trak_minus_method"] is None:
+        return row["method"]
+    low, high = row["trak_minus_method_low"], row["trak_minus_method_high"]
+    return f"{row['method']}\nTRAK − it: {row['trak_minus_method']:+.2f}\n[{low:+.2f}, {high:+.2f}]"
 
 
 @report_figure("hofstede", tables=("hofstede_indices", "hofstede_alignment"), category=HOFSTEDE, stage="hofstede")

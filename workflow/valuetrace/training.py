@@ -36,6 +36,8 @@ from valuetrace.precision import trainer_arguments
 
 # Dataset column of the token positions a masked LM's batches always mask (see tokenized_dataset).
 ALWAYS_MASKED = "always_masked"
+# Dataset column: whether an example is left out of the loss (see LeavingOut).
+LEFT_OUT = "left_out"
 
 
 @dataclass
@@ -65,6 +67,26 @@ class StepSeededMasking(DataCollatorForLanguageModeling):
         return batch
 
 
+@dataclass
+class LeavingOut:
+    """A collator that makes the batches of ``collator`` and then ignores the tokens of every
+    example marked :data:`LEFT_OUT` in the loss.
+
+    A retraining without some examples (valuetrace.retraining) that keeps the run's own batches:
+    the left-out examples still take their places in the data order and in the masks drawn for
+    each batch, so every other example is read, masked and weighted as in the run itself, and the
+    examples left out are the only difference.
+    """
+
+    collator: object
+
+    def __call__(self, examples):
+        left_out = [example.pop(LEFT_OUT) for example in examples]
+        batch = self.collator(examples)
+        batch["labels"][torch.tensor(left_out, dtype=torch.bool)] = -100
+        return batch
+
+
 class _ResumeMasking(TrainerCallback):
     """Sets the collator's batch number to the batches already trained when a run resumes."""
 
@@ -80,7 +102,18 @@ class _ResumeMasking(TrainerCallback):
 MASKED_LM_HEADS = {"bert": "cls", "roberta": "lm_head", "xlm-roberta": "lm_head", "camembert": "lm_head"}
 
 
-class MaskedPositionsTrainer(Trainer):
+class LanguageModelTrainer(Trainer):
+    """transformers' Trainer, with no loss (and so no gradient) from a batch without a token to
+    predict, where the models' own mean loss would be 0 / 0: the step still counts, as the
+    schedule plans, as when every example of the batch is left out (:class:`LeavingOut`)."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if return_outputs or (inputs["labels"] != -100).any():
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        return sum(parameter.sum() for parameter in model.parameters() if parameter.requires_grad) * 0.0
+
+
+class MaskedPositionsTrainer(LanguageModelTrainer):
     """The masked-LM loss computed from the masked positions' logits alone.
 
     transformers' masked LMs project every position onto the vocabulary and then ignore all but
@@ -94,7 +127,7 @@ class MaskedPositionsTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         head = masked_lm_head(model)
-        if head is None or return_outputs:
+        if head is None or return_outputs or not (inputs["labels"] != -100).any():
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs["labels"]
         # The model's own forward pass runs under accelerate's autocast (mixed precision); these
@@ -124,7 +157,7 @@ def _causal(tokenizer: PreTrainedTokenizerBase, mlm_probability: float, seed: in
 # Model kind -> (tokenizer, mlm_probability, seed) -> the collator that makes its training
 # batches and the Trainer callbacks it needs; and the Trainer class that computes its loss.
 COLLATORS = {"masked": _masked, "causal": _causal}
-TRAINERS = {"masked": MaskedPositionsTrainer, "causal": Trainer}
+TRAINERS = {"masked": MaskedPositionsTrainer, "causal": LanguageModelTrainer}
 
 
 def tokenized_dataset(
@@ -133,9 +166,16 @@ def tokenized_dataset(
     max_length: int,
     kind: ModelKind,
     always_masked: Sequence[tuple[int, int] | None] | None = None,
+    left_out: Sequence[bool] | None = None,
 ) -> Dataset:
     """``texts`` encoded as the model of ``kind`` reads them; with ``always_masked`` (per text a
-    character span or None), each example also lists the tokens overlapping its span."""
+    character span or None), each example also lists the tokens overlapping its span; with
+    ``left_out`` (per text), whether it is left out of the loss."""
+    dataset = _encoded(texts, tokenizer, max_length, kind, always_masked)
+    return dataset if left_out is None else dataset.add_column(LEFT_OUT, [bool(flag) for flag in left_out])
+
+
+def _encoded(texts, tokenizer, max_length: int, kind: ModelKind, always_masked) -> Dataset:
     # A longer input than the model has positions for would crash inside the model.
     max_length = min(max_length, tokenizer.model_max_length)
     if always_masked is None:
@@ -167,6 +207,7 @@ def train_language_model(
     precision: str = "fp32",
     callbacks: Sequence[TrainerCallback] = (),
     always_masked: Sequence[tuple[int, int] | None] | None = None,
+    left_out: Sequence[bool] | None = None,
 ) -> Trainer:
     """Train ``model`` in place for ``steps`` optimiser steps of its kind's loss on ``texts``
     (``mlm_probability``: the share of tokens a masked LM's batches mask), in ``precision``
@@ -174,6 +215,9 @@ def train_language_model(
 
     ``always_masked`` (a masked LM only): per text a character span whose tokens every batch masks
     and predicts, besides the random share, or None.
+
+    ``left_out`` (per text): examples that take their places in the batches but not in the loss
+    (:class:`LeavingOut`).
 
     With ``save_steps`` the Trainer keeps checkpoints in ``output_dir`` and, with
     ``resume``, continues from the newest one; ``callbacks`` are added to the Trainer's.
@@ -194,8 +238,8 @@ def train_language_model(
         report_to="none",
         dataloader_num_workers=0,
         # The Trainer drops dataset columns the model's forward does not take: the collator needs
-        # the always-masked positions.
-        remove_unused_columns=always_masked is None,
+        # the always-masked positions and the left-out flags.
+        remove_unused_columns=always_masked is None and left_out is None,
         disable_tqdm=False,
         **trainer_arguments(precision, str(model.device)),
     )
@@ -203,10 +247,12 @@ def train_language_model(
     if always_masked is not None and kind.name != "masked":
         raise InputError(f"{model.name_or_path}: always-masked positions need a masked LM, not a {kind.name} one")
     collator, kind_callbacks = COLLATORS[kind.name](tokenizer, mlm_probability, seed)
+    if left_out is not None:
+        collator = LeavingOut(collator)
     trainer = TRAINERS[kind.name](
         model=model,
         args=arguments,
-        train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind, always_masked),
+        train_dataset=tokenized_dataset(texts, tokenizer, max_length, kind, always_masked, left_out),
         data_collator=collator,
         callbacks=[*kind_callbacks, *callbacks],
     )
