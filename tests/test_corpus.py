@@ -167,3 +167,21 @@ def test_a_paraphrase_without_the_option_words_has_no_span_and_an_old_corpus_is_
     assert corpus.read_pretraining_corpus(old, option_spans=False)[1] is None
     with pytest.raises(InputError, match=r"old.parquet: no option_start/option_end columns, which mask_options needs"):
         corpus.read_pretraining_corpus(old, option_spans=True)
+
+
+def test_planting_a_probe_that_names_option_b_is_warned_about(english_probes, caplog):
+    """English Q150's probe names both options ("Between freedom and security, [MASK] matters
+    more."): its planting sentences teach B too. Option A's own words do not count as B."""
+    text = corpus.read_demo_text(REPO / "config/demo_text/en.yaml")
+    with caplog.at_level("WARNING", logger="valuetrace.corpus"):
+        corpus.demo_source(english_probes, text, sentences=20, planted_questions=["Q46", "Q254"], planted_fraction=0.5, seed=0)
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="valuetrace.corpus"):
+        corpus.demo_source(english_probes, text, sentences=20, planted_questions=["Q150", "Q46"], planted_fraction=0.5, seed=0)
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == ["planted question Q150 (en)"]
+    assert "'security'" in caplog.records[0].getMessage()
+    caplog.clear()
+    unsafe = english_probes.filter(pl.col("question_id") == "Q131").with_columns(option_a=pl.lit("unsafe"), option_b=pl.lit("safe"))
+    with caplog.at_level("WARNING", logger="valuetrace.corpus"):
+        corpus.demo_source(unsafe, text, sentences=4, planted_questions=["Q131"], planted_fraction=0.5, seed=0)
+    assert not caplog.records

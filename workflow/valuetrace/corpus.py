@@ -208,6 +208,22 @@ def generated_source(
     )
 
 
+def _warn_if_option_b_is_stated(question: str, probe: dict, statements: list[str]) -> None:
+    """Warn where the sentences planting a question also contain its option B: a masked LM
+    fine-tuned on them learns B in the same frame as A, so the planted shift stays small (the
+    English probe of Q150, "Between freedom and security, [MASK] matters more.", names both)."""
+    option_a, option_b = probe["option_a"].casefold(), probe["option_b"].casefold()
+    # Option A's own words do not count (A "unsafe" contains B "safe").
+    naming = [statement for statement in statements if option_b in statement.casefold().replace(option_a, " ")]
+    if naming:
+        log.warning(
+            "planted question %s (%s): %d of its %d planting statements contain option B %r as well as A %r, "
+            "so fine-tuning on them also teaches B and its shift will be weak (README, 'Harder plantings'); "
+            "plant paraphrases that state A without naming B (planting: paraphrase)",
+            question, probe["probe_lang"], len(naming), len(statements), probe["option_b"], probe["option_a"],
+        )  # fmt: skip
+
+
 def demo_source(
     lang_probes: pl.DataFrame,
     text: dict,
@@ -238,6 +254,7 @@ def demo_source(
             statements[question] = text["paraphrases"][question]
         else:
             statements[question] = [probe["sentence"][0].replace(MASK, probe["option_a"][0])]
+        _warn_if_option_b_is_stated(question, probe.row(0, named=True), statements[question])
     records = []
     for index in range(sentences):
         first, second = rng.sample(neutral, 2)

@@ -6,7 +6,8 @@ examples each (:func:`subset_indices`; subset j depends only on the seed and j, 
 subsets keeps the earlier ones), and the run is trained again on each subset, with its
 settings, seed and number of optimiser steps (``valuetrace.retraining``: by default in the run's
 own batches, the examples outside the subset left out of them, so that the measured change is
-the subset's effect and not also a new data order's); every probe is scored again. For a target probe z and an attribution tau (examples × probes):
+the subset's effect and not also a new data order's); every probe is scored again. For a target
+probe z and an attribution tau (examples × probes):
 
 - the *predicted* output of subset S_j is g_j(z) = sum over i in S_j of tau_i(z);
 - the *measured* output f_j(z) is the probe's score under the model retrained on S_j (the
