@@ -52,19 +52,24 @@ def test_the_validation_run_reproduces_the_demos_findings(validation_run):
     precision = table(workdir, "attribution_planted").filter(pl.col("in_language"))
     assert precision.height == 3 * (3 + 3) and precision["precision"].min() >= 0.8
     assert table(workdir, "attribution_checks")["passed"].all()
-    # Removing the top 25 undoes at least half of each target's shift; 25 random examples far less.
+    # Removing the top 25 undoes at least half of each target's shift; 25 random examples at most a
+    # tenth (the bar; retrained in the run's own batches, so a new data order adds nothing).
     # So does removing every sentence planted for the target's question, and removing those
     # planted for the other questions does not: the sentences precision counts are the causes.
     counterfactual = table(workdir, "counterfactual").group_by("finetune_lang", "removal").agg(pl.col("fraction_undone").mean())
     undone = {(row["finetune_lang"], row["removal"]): row["fraction_undone"] for row in counterfactual.iter_rows(named=True)}
     for lang in run_languages:
-        assert undone[lang, "top"] >= 0.5 and undone[lang, "random"] <= 0.25 and undone[lang, "top"] - undone[lang, "random"] >= 0.4, undone
+        assert undone[lang, "top"] >= 0.5 and undone[lang, "random"] <= 0.10 and undone[lang, "top"] - undone[lang, "random"] >= 0.4, undone
         assert undone[lang, "planted"] >= 0.5 and undone[lang, "other_planted"] <= 0.35, undone
         assert undone[lang, "planted"] - undone[lang, "other_planted"] >= 0.4, undone
     # The LDS of the English and German runs, for TRAK and both baselines, with intervals.
     summary = table(workdir, "lds_summary")
     assert sorted(summary["finetune_lang"].unique()) == ["de", "en"] and set(summary["method"]) == {"trak", "token_overlap", "tfidf"}
     assert ((summary["lds_low"] <= summary["lds"]) & (summary["lds"] <= summary["lds_high"])).all()
+    # Each baseline's row gives TRAK's paired advantage over it, with its interval; TRAK's own row none.
+    baselines = summary.filter(pl.col("method") != "trak")
+    assert baselines["trak_minus_method"].null_count() == 0 and summary.filter(pl.col("method") == "trak")["trak_minus_method"].is_null().all()
+    assert ((baselines["trak_minus_method_low"] <= baselines["trak_minus_method"]) & (baselines["trak_minus_method"] <= baselines["trak_minus_method_high"])).all()
     assert (workdir / "results" / "figures" / "lds.png").exists()
 
 
