@@ -71,3 +71,27 @@ def test_checkpoint_dir_picks_the_last_checkpoints(tmp_path):
     (tmp_path / "run.json").write_text('{"checkpoints": 4}')
     with pytest.raises(InputError, match="holds 3 of the 4 checkpoints its training saves, so it is damaged"):
         attribution.checkpoint_dir(tmp_path, 1, 2)
+
+
+def test_a_calibrated_score_through_the_output_bias_alone_is_refused(tmp_path, tiny_model_dirs, shipped_probes):
+    """The output bias's gradient of log P(A) - log P(B) is the same in every probe, so a calibrated
+    score cancels it: TRAK would rank examples by rounding noise, and the scoring step says so.
+    The same probes uncalibrated, or through the whole network, are attributed."""
+    bias_only = dataclasses.replace(TRAK, projection="none", include_parameters=(r"^cls\.predictions\.bias$",), checkpoints=0)
+    run_dir, train = fake_run(tmp_path, tiny_model_dirs["bert"], TEXTS)
+    probes = shipped_probes.filter(pl.col("probe_lang") == "en")
+    one_token = probes.filter(pl.col("question_id").is_in(["Q46", "Q49"]))
+    chosen = attribution_summary.targets(one_token, scores_of(one_token, 0.0), scores_of(one_token, 1.0), "all")
+    base = str(tiny_model_dirs["bert"])
+    calibrated = dataclasses.replace(SCORING, calibration="content_free")
+    for trak, scoring, refused in ((bias_only, calibrated, True), (bias_only, SCORING, False), (dataclasses.replace(bias_only, include_parameters=()), calibrated, False)):
+        features, scores = tmp_path / f"features-{refused}-{scoring.calibration}", tmp_path / f"scores-{refused}-{scoring.calibration}"
+        attribution.featurize(run_dir, train, features, checkpoint=0, settings=trak, base=base, device="cpu")
+        arguments = dict(checkpoint=0, trak=trak, scoring=scoring, base=base, device="cpu")
+        if refused:
+            with pytest.raises(InputError, match=r"2 of 2 probes .* scoring.calibration 'content_free'.*include_parameters: \[\]"):
+                attribution.score(run_dir, features, train, probes, chosen, scores, **arguments)
+            assert not scores.exists()  # nothing half-written
+        else:
+            attribution.score(run_dir, features, train, probes, chosen, scores, **arguments)
+            assert (scores / "scores.npy").exists()

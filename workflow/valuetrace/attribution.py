@@ -156,7 +156,9 @@ def score(
 
     Writes ``scores.npy`` (examples × targets, the chosen probes then the self-check copies)
     and ``targets.json``. Probes are read out as ``scoring`` scores them; ``probes`` is the
-    whole probe table, which a calibrated score may read beyond the chosen probes.
+    whole probe table, which a calibrated score may read beyond the chosen probes. A calibrated
+    score whose gradient the calibration cancels in the differentiated parameters is refused
+    (:func:`check_calibration_leaves_a_gradient`), and nothing is written.
     """
     device = resolve_device(device)
     source = checkpoint_source(run_dir, checkpoint, trak.checkpoints, base)
@@ -168,6 +170,13 @@ def score(
         tokenizer, probes, scoring.method, scoring.max_length, kind, scoring.normalisation, scoring.calibration, rows.to_list()
     )
     functions += example_functions(tokenizer, [texts[i] for i in copies], trak.mask_copies, trak.max_length, kind)
+    # A calibrated score is also scored raw, once, to see whether the calibration left the
+    # differentiated parameters anything to attribute (check_calibration_leaves_a_gradient).
+    raw = [] if scoring.calibration == "none" else probe_functions(
+        tokenizer, probes, scoring.method, scoring.max_length, kind, scoring.normalisation, "none", rows.to_list()
+    )  # fmt: skip
+    kept = len(functions)
+    functions += raw
     with atomic_directory(out_dir) as partial:
         # A private copy of the features: trak writes the targets' gradients and scores
         # into its save directory, which belongs to the featurizing job.
@@ -178,8 +187,44 @@ def score(
         for size, batch in _batches(functions, trak.batch_size, tokenizer.pad_token_id, device, "scoring"):
             traker.score(batch=batch, num_samples=size)
         influence = np.asarray(traker.finalize_scores(_EXPERIMENT, model_ids=[checkpoint]), dtype=np.float32)
-        np.save(partial / "scores.npy", influence)
+        if raw:
+            check_calibration_leaves_a_gradient(influence[:, : chosen.height], influence[:, kept:], chosen, source, trak, scoring)
+        np.save(partial / "scores.npy", influence[:, :kept])
         shutil.rmtree(store)
         (partial / "targets.json").write_text(
             json.dumps({"probes": chosen.select(PROBE_KEY).to_dicts(), "self_check": copies})
         )
+
+
+# A calibrated probe whose largest |influence| is below this share of its raw score's has lost
+# its gradient to the calibration. Measured on the demo's tiny BERT through its output bias:
+# 1e-8 for one-token options (exact cancellation), 3e-4 for options of four or five pieces;
+# through the whole network, or for options the calibration does not share, 0.01 and more.
+CANCELLED = 1e-3
+
+
+def check_calibration_leaves_a_gradient(
+    calibrated: np.ndarray, raw: np.ndarray, chosen: pl.DataFrame, source: str, trak: Trak, scoring: Scoring
+) -> None:
+    """Refuse a calibrated score whose gradient in the differentiated parameters cancels: TRAK
+    would rank the examples for it by what is left of rounding. ``calibrated`` and ``raw``:
+    examples × chosen probes, the influence on the calibrated score and on the raw one.
+
+    The cause: a parameter that acts alike in every context, such as an output bias (the demo's
+    attribution), has the same gradient of log P(A) - log P(B) in a probe and in its calibration
+    (content-free or the probes sharing its options), so their difference has none.
+    """
+    ratio = np.abs(calibrated).max(axis=0) / np.maximum(np.abs(raw).max(axis=0), np.finfo(np.float32).tiny)
+    cancelled = ratio < CANCELLED
+    if not cancelled.any():
+        return
+    names = chosen.filter(pl.Series(cancelled))["probe_lang", "probe_id"].head(5).rows()
+    raise InputError(
+        f"{source}: the calibrated score of {int(cancelled.sum())} of {len(ratio)} probes (e.g. "
+        f"{', '.join(f'{probe} ({lang})' for lang, probe in names)}) has almost no gradient in the parameters "
+        f"differentiated (attribution.include_parameters {list(trak.include_parameters) or 'all'}, exclude_parameters "
+        f"{list(trak.exclude_parameters)}): less than {CANCELLED:g} of the raw score's, so TRAK cannot attribute it. "
+        f"With scoring.calibration {scoring.calibration!r} an output bias, which acts alike in every probe, cancels "
+        "between a probe and its calibration. Differentiate more of the network (e.g. include_parameters: [], "
+        "exclude_parameters: [embeddings]) or set scoring.calibration: none"
+    )
