@@ -323,7 +323,7 @@ class Counterfactual(Settings):
 
     def removals(self, planted: tuple[str, ...] = ()) -> list[tuple[str, int]]:
         """(removal, draw) of each retraining of a target: its top-k once, k random examples
-        ``random_draws`` times (retraining itself moves a score a little), then once each the
+        ``random_draws`` times (one draw may happen to remove some of its causes), then once each the
         ``planted`` removals that apply to it (``valuetrace.counterfactual.planted_removals``)."""
         drawn = [("top", 0), *(("random", draw) for draw in range(self.random_draws))]
         return drawn + [(removal, 0) for removal in planted] if self.planted_removals else drawn
