@@ -216,3 +216,11 @@ def test_a_model_directory_that_does_not_exist_is_a_warning_when_planning(tmp_pa
     assert "'models.mine.source'" in warning and "no local directory" in warning
     (tmp_path / "models" / "mine").mkdir(parents=True)
     assert check(config) == []
+
+
+def test_the_enums_the_library_checks_are_the_config_schemas():
+    from valuetrace import attribution_summary, lds, retraining
+    from valuetrace.settings import schema_choices
+
+    assert retraining.BATCHES == ("same", "reshuffled") == schema_choices("attribution", "retraining_batches")
+    assert lds.TARGETS == ("run_languages", "all") and attribution_summary.TARGETS == ("all", "flipped")

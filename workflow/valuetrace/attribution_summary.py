@@ -23,10 +23,11 @@ import polars as pl
 from valuetrace.errors import InputError
 from valuetrace.grid import Run
 from valuetrace.probes import choice
+from valuetrace.settings import schema_choices
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("all", "flipped")
+TARGETS = schema_choices("attribution", "targets")
 PROBE_KEY = ["probe_lang", "probe_id", "question_id"]
 RUN_SCHEMA = {"model": pl.String, "dataset": pl.String, "finetune_lang": pl.String, "size": pl.Int64, "seed": pl.Int64}
 SELF_CHECK_COPIES = 8

@@ -166,7 +166,9 @@ def finetune(
         _train(base, texts, out_dir, work_dir, training, device, schedule_size, left_out)
 
 
-def _train(base, texts, out_dir, work_dir, training: Training, device: str, schedule_size: int | None, left_out) -> None:
+def _train(
+    base, texts, out_dir, work_dir, training: Training, device: str, schedule_size: int | None, left_out: Sequence[bool] | None
+) -> None:
     device = resolve_device(device)
     precision.check(training.precision, device)
     model, tokenizer = load_model(base, device)

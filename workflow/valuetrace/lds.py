@@ -37,11 +37,11 @@ from valuetrace.correlation import bootstrap_interval, spearman
 from valuetrace.errors import InputError
 from valuetrace.grid import Run
 from valuetrace.retraining import retrain_and_score
-from valuetrace.settings import LdsSubsets, LdsSummary, Scoring, Training
+from valuetrace.settings import LdsSubsets, LdsSummary, Scoring, Training, schema_choices
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("run_languages", "all")
+TARGETS = schema_choices("attribution", "lds", "targets")
 METHODS = ("trak", *BASELINES)
 
 
@@ -80,7 +80,8 @@ def retrain_subset(
     """The score table of every probe under the run retrained on its ``subset``-th random subset
     (batched as ``batches``, ``valuetrace.retraining``)."""
     train = pl.read_parquet(train_path)
-    kept = membership(train.height, subsets, subset + 1)[subset]
+    kept = np.zeros(train.height, dtype=bool)
+    kept[subset_indices(train.height, subsets, subset)] = True
     log.info("%s: retraining on subset %d, %d of %d examples", run.name, subset, kept.sum(), train.height)
     return retrain_and_score(
         base, train, ~kept, probes, batches=batches, training=training, scoring=scoring,

@@ -30,9 +30,9 @@ import polars as pl
 from valuetrace.errors import InputError
 from valuetrace.finetune import finetune
 from valuetrace.scoring import score_model
-from valuetrace.settings import Scoring, Training
+from valuetrace.settings import Scoring, Training, schema_choices
 
-BATCHES = ("same", "reshuffled")
+BATCHES = schema_choices("attribution", "retraining_batches")
 
 
 def retrain_and_score(

@@ -38,12 +38,21 @@ def schema() -> dict:
     return yaml.safe_load(SCHEMA.read_text())
 
 
-def schema_default(*keys: str) -> Any:
-    """The default the config schema declares for ``keys`` (e.g. ``"scoring", "batch_size"``)."""
+def _schema_node(*keys: str) -> dict:
     node = schema()
     for key in keys:
         node = node["properties"][key]
-    return node["default"]
+    return node
+
+
+def schema_default(*keys: str) -> Any:
+    """The default the config schema declares for ``keys`` (e.g. ``"scoring", "batch_size"``)."""
+    return _schema_node(*keys)["default"]
+
+
+def schema_choices(*keys: str) -> tuple:
+    """The values the config schema allows for the enum at ``keys``, in its order."""
+    return tuple(_schema_node(*keys)["enum"])
 
 
 def read_config(path: Path) -> dict:
