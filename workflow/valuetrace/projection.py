@@ -11,8 +11,8 @@
   features, which for a million parameters does not fit in memory; :class:`DualScoreComputer`
   solves the same ridge regression in its dual form, through the n x n kernel of the training
   examples (``X (XᵀX + λI)⁻¹ = (XXᵀ + λI)⁻¹ X``). It stores n x p gradients in float32 (unprojected
-  coordinates divided by trak's sqrt(p) fall below float16's normal range), so it suits what the
-  demo attributes, hundreds of examples and up to a few million parameters.
+  coordinates divided by trak's sqrt(p) fall below float16's normal range) and solves in float64,
+  a block of columns at a time, so it suits what the demo attributes, hundreds of examples and up to a few million parameters.
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ from valuetrace.errors import InputError
 # Rows of the features moved to the device at once when scoring (they stay in trak's memory map
 # on the host, and on a GPU the whole n x p matrix need not fit beside the targets).
 _BLOCK_ROWS = 256
+# Gradient entries converted to float64 at once to build the kernel and the features (256 MiB).
+_BLOCK_ELEMENTS = 2**25
+
+
+def _column_blocks(grads: torch.Tensor, device):
+    """The columns of ``grads`` in float64 on ``device``, a block of at most _BLOCK_ELEMENTS at a
+    time: the n x p matrix itself in float64 would take twice its float32 memory."""
+    width = max(1, _BLOCK_ELEMENTS // max(1, grads.shape[0]))
+    for start in range(0, grads.shape[1], width):
+        yield grads[:, start : start + width].to(device, torch.float64)
 
 
 class DualScoreComputer(AbstractScoreComputer):
@@ -43,12 +53,22 @@ class DualScoreComputer(AbstractScoreComputer):
         self.lambda_reg = lambda_reg
 
     def get_xtx(self, grads: torch.Tensor) -> torch.Tensor:
-        grads = grads.to(self.device, torch.float32)
-        return grads @ grads.T
+        # In float64: with more examples than gradient dimensions the kernel is singular but for
+        # λ, and a float32 solve then lost 1e-4 of the scores' scale (CPU- and BLAS-dependent).
+        kernel = torch.zeros(grads.shape[0], grads.shape[0], device=self.device, dtype=torch.float64)
+        for block in _column_blocks(grads, self.device):
+            kernel += block @ block.T
+        return kernel
 
     def get_x_xtx_inv(self, grads: torch.Tensor, xtx: torch.Tensor) -> torch.Tensor:
         kernel = xtx + self.lambda_reg * torch.eye(xtx.shape[0], device=xtx.device, dtype=xtx.dtype)
-        return torch.linalg.solve(kernel, grads.to(self.device, torch.float32))
+        factors, pivots = torch.linalg.lu_factor(kernel)
+        features = torch.empty(grads.shape, dtype=torch.float32, device=self.device)
+        start = 0
+        for block in _column_blocks(grads, self.device):
+            features[:, start : start + block.shape[1]] = torch.linalg.lu_solve(factors, pivots, block).float()
+            start += block.shape[1]
+        return features
 
     def get_scores(self, features: torch.Tensor, target_grads: torch.Tensor, accumulator: torch.Tensor) -> None:
         targets = target_grads.to(self.device, torch.float32)
