@@ -169,8 +169,9 @@ def test_leaving_out_nothing_is_the_run_itself_bit_for_bit(tmp_path, tiny_model_
 
 @pytest.mark.parametrize("architecture", ["bert", "gpt2"])
 def test_a_left_out_example_keeps_the_others_masks_and_adds_nothing_to_the_loss(tmp_path, tiny_model_dirs, architecture):
-    """LeavingOut: the other examples are masked as without it, and the loss and gradients are
-    those of the batch without the left-out rows; a batch with every row left out has no loss."""
+    """LeavingOut: the other examples are masked as without it, and dropping the left-out row
+    gives the loss and gradients of the whole batch with that row's tokens ignored; a batch with
+    every row left out keeps its rows and has no loss."""
     from valuetrace.kinds import KINDS
     from valuetrace.models import load_model
 
@@ -183,8 +184,13 @@ def test_a_left_out_example_keeps_the_others_masks_and_adds_nothing_to_the_loss(
     batch = training.LeavingOut(collator)([dict(row) for row in dataset])
     reference, _ = training.COLLATORS[kind.name](tokenizer, 0.5, 0)
     full = reference([dict(row) for row in plain])
-    assert (batch["labels"][1] == -100).all() and (full["labels"][1] != -100).any()
-    assert torch.equal(batch["labels"][[0, 2]], full["labels"][[0, 2]]) and torch.equal(batch["input_ids"], full["input_ids"])
+    assert (full["labels"][1] != -100).any()
+    assert all(torch.equal(batch[key], full[key][[0, 2]]) for key in full), "the kept rows are masked as in the run"
+    ignored = {**full, "labels": full["labels"].clone()}
+    ignored["labels"][1] = -100
+    everything_left_out = training.tokenized_dataset(texts, tokenizer, 32, kind, left_out=[True] * 3)
+    all_out = training.LeavingOut(training.COLLATORS[kind.name](tokenizer, 0.5, 0)[0])([dict(row) for row in everything_left_out])
+    assert all_out["input_ids"].shape[0] == 3 and (all_out["labels"] == -100).all()
 
     model.eval()  # no dropout: every pass sees the same network
     trainer = training.TRAINERS[kind.name](model=model, args=TrainingArguments(output_dir=str(tmp_path), report_to="none"))
@@ -195,10 +201,10 @@ def test_a_left_out_example_keeps_the_others_masks_and_adds_nothing_to_the_loss(
         loss.backward()
         return loss.detach(), {name: parameter.grad.clone() for name, parameter in model.named_parameters() if parameter.grad is not None}
 
-    loss, gradients = loss_and_gradients(batch)
-    without_row, without_gradients = loss_and_gradients({key: value[[0, 2]] for key, value in batch.items()})
+    loss, gradients = loss_and_gradients(ignored)
+    without_row, without_gradients = loss_and_gradients(batch)
     assert torch.allclose(loss, without_row, atol=1e-6)
     for name, gradient in without_gradients.items():
         assert torch.allclose(gradients[name], gradient, atol=1e-6, rtol=1e-4), name
-    nothing, nothing_gradients = loss_and_gradients({**batch, "labels": torch.full_like(batch["labels"], -100)})
+    nothing, nothing_gradients = loss_and_gradients(all_out)
     assert nothing.item() == 0.0 and all(not gradient.any() for gradient in nothing_gradients.values())

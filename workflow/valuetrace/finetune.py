@@ -153,7 +153,7 @@ def finetune(
 
     ``schedule_size``: plan the optimiser steps as if there were this many examples (a
     counterfactual run without some examples keeps the original run's schedule);
-    ``left_out`` (per example): examples kept in the batches but out of the loss
+    ``left_out`` (per example): examples that keep their places in the batches, dropped after masking
     (``valuetrace.training.LeavingOut``).
     """
     texts = pl.read_parquet(train_path)["text"].to_list()

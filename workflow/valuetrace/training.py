@@ -69,22 +69,28 @@ class StepSeededMasking(DataCollatorForLanguageModeling):
 
 @dataclass
 class LeavingOut:
-    """A collator that makes the batches of ``collator`` and then ignores the tokens of every
-    example marked :data:`LEFT_OUT` in the loss.
+    """A collator that makes the batches of ``collator`` and then drops every example marked
+    :data:`LEFT_OUT` from them.
 
     A retraining without some examples (valuetrace.retraining) that keeps the run's own batches:
     the left-out examples still take their places in the data order and in the masks drawn for
     each batch, so every other example is read, masked and weighted as in the run itself, and the
-    examples left out are the only difference.
+    examples left out are the only difference. Dropped after masking rather than kept with no
+    tokens to predict: the same loss and gradients (each row is encoded on its own, and the loss
+    is the mean over the predicted tokens), without their forward and backward passes, half of
+    an LDS retraining's work at alpha 0.5. A batch with every example left out keeps its rows
+    with nothing to predict, so that the step still counts (:class:`LanguageModelTrainer`).
     """
 
     collator: object
 
     def __call__(self, examples):
-        left_out = [example.pop(LEFT_OUT) for example in examples]
+        left_out = torch.tensor([example.pop(LEFT_OUT) for example in examples], dtype=torch.bool)
         batch = self.collator(examples)
-        batch["labels"][torch.tensor(left_out, dtype=torch.bool)] = -100
-        return batch
+        if left_out.all():
+            batch["labels"][:] = -100
+            return batch
+        return {key: value[~left_out] for key, value in batch.items()}
 
 
 class _ResumeMasking(TrainerCallback):
