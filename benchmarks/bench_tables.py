@@ -31,7 +31,9 @@ def planted_like(rows: int) -> pl.DataFrame:
             "delta_score": rng.normal(size=rows), "max_abs_delta_other": rng.uniform(0, 3, rows),
             "max_abs_delta_same_options": rng.uniform(0, 3, rows), "n_same_options": rng.integers(0, 8, rows),
             "in_language": rng.random(rows) < 0.5, "towards_a_beyond_others": rng.random(rows) < 0.1,
-            "beyond_same_options": rng.random(rows) < 0.1,
+            "beyond_same_options": rng.random(rows) < 0.1, "beyond_control": rng.normal(size=rows),
+            "max_abs_beyond_control_other": rng.uniform(0, 3, rows), "max_abs_beyond_control_same_options": rng.uniform(0, 3, rows),
+            "beyond_others_over_control": rng.random(rows) < 0.1, "beyond_same_options_over_control": rng.random(rows) < 0.1,
         }  # fmt: skip
     )
 

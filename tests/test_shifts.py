@@ -105,6 +105,31 @@ def test_planted_table_compares_with_the_largest_other_shift(question_scores):
     assert german["max_abs_delta_same_options"] == pytest.approx(0.0) and german["beyond_same_options"]
 
 
+def test_planted_table_compares_what_the_planting_added_beyond_the_control(question_scores):
+    """Fine-tuning on the source's kind of text moved Q2 (same words as the planted Q1) by -2 in
+    the control run too: beyond the control, only Q1 moved, so the planting's effect is specific."""
+    with_control = pl.concat(
+        [
+            question_scores,
+            scores("neutral/en/n100_s0", "en", [1.5, -1.0, -1.0, 0.5]),
+            scores("neutral/en/n100_s0", "de", [0.5, -0.5, 1.0, 2.0]),
+        ]
+    )
+    planted = shifts.planted(shifts.probe_shifts(with_control, HUMANS), {"planted": ["Q1"]}, PROBES, control="neutral")
+    assert planted["dataset"].unique().to_list() == ["planted"]
+    english = planted.filter(pl.col("probe_lang") == "en").row(0, named=True)
+    assert not english["towards_a_beyond_others"] and not english["beyond_same_options"]
+    assert english["beyond_control"] == pytest.approx(1.5)  # 2.0 - 0.5
+    assert english["max_abs_beyond_control_other"] == pytest.approx(0.5)  # Q3: -0.5 - 0
+    assert english["max_abs_beyond_control_same_options"] == pytest.approx(0.0)  # Q2: -2 - (-2)
+    assert english["beyond_others_over_control"] and english["beyond_same_options_over_control"]
+    german = planted.filter(pl.col("probe_lang") == "de").row(0, named=True)
+    assert german["beyond_control"] == pytest.approx(german["delta_score"]) and german["beyond_others_over_control"]
+    # Without a control source the columns are there, empty.
+    alone = shifts.planted(shifts.probe_shifts(question_scores, HUMANS), {"planted": ["Q1"]}, PROBES)
+    assert alone["beyond_control"].is_null().all() and alone["beyond_others_over_control"].is_null().all()
+
+
 def test_planted_question_whose_words_no_other_shares_is_compared_with_none(question_scores):
     planted = shifts.planted(shifts.probe_shifts(question_scores, HUMANS), {"planted": ["Q3"]}, PROBES)
     english = planted.filter(pl.col("probe_lang") == "en").row(0, named=True)

@@ -22,7 +22,7 @@ with job(snakemake):
     tables.write_table(per_run, snakemake.output.runs, "run_shifts")
     tables.write_table(shifts.cross_language(per_run), snakemake.output.cross, "cross_language")
     tables.write_table(profiles, snakemake.output.distinctiveness, "distinctiveness")
-    tables.write_table(shifts.planted(per_probe, params.planted, pl.read_parquet(snakemake.input.probes)), snakemake.output.planted, "planted")
+    tables.write_table(shifts.planted(per_probe, params.planted, pl.read_parquet(snakemake.input.probes), params.control), snakemake.output.planted, "planted")
     tables.write_table(tests, snakemake.output.tests, "shift_tests")
     tables.write_table(claims.magnitude_model(per_run), snakemake.output.magnitude, "magnitude_model")
     multilingual = claims.multilingual_comparison(per_run, profiles, testing)

@@ -474,29 +474,36 @@ def calibration_figure(shifts: pl.DataFrame, planted: pl.DataFrame):
 @report_figure("planted_specificity", tables=("planted",), category=VALIDITY, stage="planted")
 def planted_specificity_figure(planted: pl.DataFrame):
     """Each planted question's Δscore in its run's language beside the largest |Δscore| of the
-    questions sharing its option words and of all other questions."""
+    questions sharing its option words and of all other questions; and the same for the shifts
+    beyond the control run, where the source has one."""
     plt, sns = _pyplot()
     data = _largest_size(planted.filter(pl.col("in_language")))
     if data.is_empty():
         return _message_figure("No planted question was probed in a language its run was trained on.")
     data = data.with_columns(
         case=pl.format("{} {} ({} run)", "probe_lang", "question_id", "finetune_lang"),
-        max_abs_delta_same_options=pl.col("max_abs_delta_same_options").fill_null(0.0),
-    ).unpivot(
-        ["delta_score", "max_abs_delta_same_options", "max_abs_delta_other"], index=["model", "dataset", "case"],
-        variable_name="measure", value_name="value",
-    )  # fmt: skip
-    labels = {
-        "delta_score": "planted question's Δscore",
-        "max_abs_delta_same_options": "largest |Δ|, same option words",
-        "max_abs_delta_other": "largest |Δ|, any other question",
-    }
-    data = data.with_columns(pl.col("measure").replace_strict(labels))
+        panel=pl.format("{}, {}", "dataset", "model"),
+    )
+    # shift compared -> (its column, the largest |shift| of the same option words, of any other question)
+    comparisons = {
+        "Δscore": ("delta_score", "max_abs_delta_same_options", "max_abs_delta_other"),
+        "beyond the control (Δ − Δ control)": ("beyond_control", "max_abs_beyond_control_same_options", "max_abs_beyond_control_other"),
+    }  # fmt: skip
+    measures = ["planted question's shift", "largest |shift|, same option words", "largest |shift|, any other question"]
+    long = pl.concat(
+        [
+            data.filter(pl.col(columns[0]).is_not_null()).select(
+                "panel", "case", comparison=pl.lit(name),
+                **{measure: pl.col(column).fill_null(0.0) for measure, column in zip(measures, columns)},
+            )  # fmt: skip
+            for name, columns in comparisons.items()
+        ]
+    ).unpivot(measures, index=["panel", "case", "comparison"], variable_name="measure", value_name="value")
     grid = sns.catplot(
-        data=data.sort("case").to_pandas(), kind="bar", x="value", y="case", hue="measure", col="model",
-        row="dataset", height=0.35 * data["case"].n_unique() + 2, aspect=1.6, errorbar=("pi", 100),
+        data=long.sort("case").to_pandas(), kind="bar", x="value", y="case", hue="measure", hue_order=measures,
+        col="comparison", row="panel", height=0.35 * long["case"].n_unique() + 2, aspect=1.4, errorbar=("pi", 100),
     )  # fmt: skip
-    grid.set_axis_labels("Δscore", "")
+    grid.set_axis_labels("shift", "")
     grid.figure.suptitle("Specificity of planted shifts (specific: the first bar longest, towards A)", y=1.03)
     return grid.figure
 

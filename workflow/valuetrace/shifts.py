@@ -14,7 +14,8 @@ model. Which of these shifts are beyond seed noise or a control source: ``valuet
 - ``distinctiveness``: mean pairwise Spearman correlation between the languages' value
   profiles (scores over probes), before and after each run (higher = languages more alike).
 - ``planted``: for datasets that plant questions, each planted question's probes' Δscore next to
-  the largest |Δscore| of the probes of other questions in the same run and probe language.
+  the largest |Δscore| of the probes of other questions in the same run and probe language, and
+  the same for the shifts beyond the control source.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import polars as pl
 from scipy import stats
 
 from valuetrace.grid import BASE, MULTILINGUAL, Run
+from valuetrace.significance import control_differences
 
 RUN_COLUMNS = ["model", "dataset", "finetune_lang", "size", "seed"]
 PLANTED_SCHEMA = {
@@ -33,6 +35,9 @@ PLANTED_SCHEMA = {
     "probe_lang": pl.String, "probe_id": pl.String, "question_id": pl.String, "delta_score": pl.Float64,
     "max_abs_delta_other": pl.Float64, "max_abs_delta_same_options": pl.Float64, "n_same_options": pl.Int64,
     "in_language": pl.Boolean, "towards_a_beyond_others": pl.Boolean, "beyond_same_options": pl.Boolean,
+    "beyond_control": pl.Float64, "max_abs_beyond_control_other": pl.Float64,
+    "max_abs_beyond_control_same_options": pl.Float64, "beyond_others_over_control": pl.Boolean,
+    "beyond_same_options_over_control": pl.Boolean,
 }  # fmt: skip
 
 
@@ -133,12 +138,26 @@ def distinctiveness(scores: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(records).sort(*RUN_COLUMNS)
 
 
-def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]], probes: pl.DataFrame) -> pl.DataFrame:
+def planted(
+    shifts: pl.DataFrame, planted_questions: dict[str, list[str]], probes: pl.DataFrame, control: str | None = None
+) -> pl.DataFrame:
     """Planted questions' Δscore against the largest |Δscore| of the other questions, per run and
     language: of all of them, and of those whose probes share the planted probe's option words
-    (specificity: a shift of the word alone moves those as much)."""
+    (specificity: a shift of the word alone moves those as much).
+
+    With a ``control`` source, the same comparison of the shifts beyond the control run
+    (``beyond_control``, Δ − Δ control; null where a run has no control run): what fine-tuning on
+    the source's kind of text moves in every run of it (a question its frames favour) cancels, and
+    what is left is what the planting did, which should move the planted question only.
+    """
     options = probes.select("probe_lang", "probe_id", "option_a", "option_b")
     shifts = shifts.join(options, on=["probe_lang", "probe_id"], how="left")
+    keys = [*RUN_COLUMNS, "probe_lang", "probe_id"]
+    if control is None:
+        shifts = shifts.with_columns(beyond_control=pl.lit(None, pl.Float64))
+    else:
+        beyond = control_differences(shifts, control).select(*keys, beyond_control="difference")
+        shifts = shifts.join(beyond, on=keys, how="left")
     frames = []
     for dataset, questions in planted_questions.items():
         runs = shifts.filter(pl.col("dataset") == dataset)
@@ -147,23 +166,36 @@ def planted(shifts: pl.DataFrame, planted_questions: dict[str, list[str]], probe
         is_planted = pl.col("question_id").is_in(questions)
         # A multilingual run is fine-tuned on every language the dataset has monolingual runs in.
         languages = runs.filter(pl.col("finetune_lang") != MULTILINGUAL)["finetune_lang"].unique().to_list()
-        others = runs.filter(~is_planted)
-        largest = others.group_by(*RUN_COLUMNS, "probe_lang").agg(max_abs_delta_other=pl.col("delta_score").abs().max())
-        same_options = others.group_by(*RUN_COLUMNS, "probe_lang", "option_a", "option_b").agg(
-            max_abs_delta_same_options=pl.col("delta_score").abs().max(), n_same_options=pl.len()
-        )
+        rows = runs.filter(is_planted)
+        for value, name in (("delta_score", "delta"), ("beyond_control", "beyond_control")):
+            rows = _beside_the_largest_other(rows, runs.filter(~is_planted), value, name)
         frames.append(
-            runs.filter(is_planted)
-            .join(largest, on=[*RUN_COLUMNS, "probe_lang"], how="left")
-            .join(same_options, on=[*RUN_COLUMNS, "probe_lang", "option_a", "option_b"], how="left")
-            .with_columns(
+            rows.with_columns(
                 pl.col("n_same_options").fill_null(0).cast(pl.Int64),
                 in_language=(pl.col("probe_lang") == pl.col("finetune_lang"))
                 | ((pl.col("finetune_lang") == MULTILINGUAL) & pl.col("probe_lang").is_in(languages)),
                 towards_a_beyond_others=pl.col("delta_score") > pl.col("max_abs_delta_other"),
                 beyond_same_options=pl.col("delta_score") > pl.col("max_abs_delta_same_options").fill_null(0.0),
+                beyond_others_over_control=pl.col("beyond_control") > pl.col("max_abs_beyond_control_other"),
+                beyond_same_options_over_control=pl.col("beyond_control")
+                > pl.col("max_abs_beyond_control_same_options").fill_null(0.0),
             )
         )
     if not frames:
         return pl.DataFrame(schema=PLANTED_SCHEMA)
     return pl.concat(frames).select(list(PLANTED_SCHEMA)).sort(*RUN_COLUMNS, "probe_lang", "probe_id")
+
+
+def _beside_the_largest_other(rows: pl.DataFrame, others: pl.DataFrame, value: str, name: str) -> pl.DataFrame:
+    """``rows`` with the largest |``value``| of ``others`` in their run and probe language
+    (``max_abs_{name}_other``) and of those with the same option words (``max_abs_{name}_same_options``,
+    and their number ``n_same_options``)."""
+    largest = others.group_by(*RUN_COLUMNS, "probe_lang").agg(pl.col(value).abs().max().alias(f"max_abs_{name}_other"))
+    same_options = others.group_by(*RUN_COLUMNS, "probe_lang", "option_a", "option_b").agg(
+        pl.col(value).abs().max().alias(f"max_abs_{name}_same_options"), n_same_options=pl.len()
+    )
+    if "n_same_options" in rows.columns:
+        same_options = same_options.drop("n_same_options")
+    return rows.join(largest, on=[*RUN_COLUMNS, "probe_lang"], how="left").join(
+        same_options, on=[*RUN_COLUMNS, "probe_lang", "option_a", "option_b"], how="left"
+    )
