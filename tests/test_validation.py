@@ -42,6 +42,8 @@ def test_the_validation_run_reproduces_the_demos_findings(validation_run):
     planted = table(workdir, "planted").filter(pl.col("in_language"))
     assert planted.height == 2 * 3 * (3 + 3)  # 2 seeds x 3 questions x (3 monolingual runs + multi in 3 languages)
     assert planted["towards_a_beyond_others"].all(), planted.filter(~pl.col("towards_a_beyond_others"))
+    # So does what the planting added beyond the control run (the specificity beyond the control).
+    assert planted["beyond_others_over_control"].all(), planted.filter(~pl.col("beyond_others_over_control"))
     run_languages = ["en", "de", "ko"]
     tests = table(workdir, "shift_tests").filter(
         (pl.col("dataset") == "planted") & pl.col("planted")
