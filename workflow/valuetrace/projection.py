@@ -12,7 +12,8 @@
   solves the same ridge regression in its dual form, through the n x n kernel of the training
   examples (``X (XᵀX + λI)⁻¹ = (XXᵀ + λI)⁻¹ X``). It stores n x p gradients in float32 (unprojected
   coordinates divided by trak's sqrt(p) fall below float16's normal range) and solves in float64,
-  a block of columns at a time, so it suits what the demo attributes, hundreds of examples and up to a few million parameters.
+  a block of columns at a time, so it suits what the demo attributes, hundreds of examples and up
+  to a few million parameters.
 """
 
 from __future__ import annotations

@@ -166,11 +166,9 @@ def planted(
         is_planted = pl.col("question_id").is_in(questions)
         # A multilingual run is fine-tuned on every language the dataset has monolingual runs in.
         languages = runs.filter(pl.col("finetune_lang") != MULTILINGUAL)["finetune_lang"].unique().to_list()
-        rows = runs.filter(is_planted)
-        for value, name in (("delta_score", "delta"), ("beyond_control", "beyond_control")):
-            rows = _beside_the_largest_other(rows, runs.filter(~is_planted), value, name)
         frames.append(
-            rows.with_columns(
+            _beside_the_largest_others(runs.filter(is_planted), runs.filter(~is_planted))
+            .with_columns(
                 pl.col("n_same_options").fill_null(0).cast(pl.Int64),
                 in_language=(pl.col("probe_lang") == pl.col("finetune_lang"))
                 | ((pl.col("finetune_lang") == MULTILINGUAL) & pl.col("probe_lang").is_in(languages)),
@@ -186,16 +184,17 @@ def planted(
     return pl.concat(frames).select(list(PLANTED_SCHEMA)).sort(*RUN_COLUMNS, "probe_lang", "probe_id")
 
 
-def _beside_the_largest_other(rows: pl.DataFrame, others: pl.DataFrame, value: str, name: str) -> pl.DataFrame:
-    """``rows`` with the largest |``value``| of ``others`` in their run and probe language
-    (``max_abs_{name}_other``) and of those with the same option words (``max_abs_{name}_same_options``,
-    and their number ``n_same_options``)."""
-    largest = others.group_by(*RUN_COLUMNS, "probe_lang").agg(pl.col(value).abs().max().alias(f"max_abs_{name}_other"))
-    same_options = others.group_by(*RUN_COLUMNS, "probe_lang", "option_a", "option_b").agg(
-        pl.col(value).abs().max().alias(f"max_abs_{name}_same_options"), n_same_options=pl.len()
+# compared shift -> the name its largest |value| columns carry (max_abs_<name>_other, _same_options)
+_COMPARED = {"delta_score": "delta", "beyond_control": "beyond_control"}
+
+
+def _beside_the_largest_others(rows: pl.DataFrame, others: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with, for each compared shift (:data:`_COMPARED`), the largest |shift| of ``others``
+    in their run and probe language (``max_abs_<name>_other``) and of those with the same option
+    words (``max_abs_<name>_same_options``), and how many share them (``n_same_options``)."""
+    run = [*RUN_COLUMNS, "probe_lang"]
+    largest = others.group_by(run).agg(pl.col(v).abs().max().alias(f"max_abs_{n}_other") for v, n in _COMPARED.items())
+    same_options = others.group_by(*run, "option_a", "option_b").agg(
+        *(pl.col(v).abs().max().alias(f"max_abs_{n}_same_options") for v, n in _COMPARED.items()), n_same_options=pl.len()
     )
-    if "n_same_options" in rows.columns:
-        same_options = same_options.drop("n_same_options")
-    return rows.join(largest, on=[*RUN_COLUMNS, "probe_lang"], how="left").join(
-        same_options, on=[*RUN_COLUMNS, "probe_lang", "option_a", "option_b"], how="left"
-    )
+    return rows.join(largest, on=run, how="left").join(same_options, on=[*run, "option_a", "option_b"], how="left")

@@ -77,8 +77,9 @@ class LeavingOut:
     each batch, so every other example is read, masked and weighted as in the run itself, and the
     examples left out are the only difference. Dropped after masking rather than kept with no
     tokens to predict: the same loss and gradients (each row is encoded on its own, and the loss
-    is the mean over the predicted tokens), without their forward and backward passes, half of
-    an LDS retraining's work at alpha 0.5. A batch with every example left out keeps its rows
+    is the mean over the predicted tokens), without their forward and backward passes (a fifth of
+    an LDS retraining's time at alpha 0.5 on the demo's tiny BERT, up to half on a model whose
+    passes dominate a step). A batch with every example left out keeps its rows
     with nothing to predict, so that the step still counts (:class:`LanguageModelTrainer`).
     """
 
