@@ -96,11 +96,12 @@ def test_every_method_of_the_tables_is_trak_or_a_registered_baseline():
         assert tuple(schema["properties"]["method"]["enum"]) == lds.METHODS
 
 
-def retrained_scores(probes: pl.DataFrame, measured: np.ndarray, run: Run = RUN) -> list[pl.DataFrame]:
-    return [
+def retrained_scores(probes: pl.DataFrame, measured: np.ndarray, run: Run = RUN) -> pl.DataFrame:
+    """The stacked score tables of the run retrained on each subset (a row of ``measured`` each)."""
+    return pl.concat(
         scores_of(probes, 0.0).with_columns(score=pl.Series(row), run=pl.lit(lds.retraining_name(run, subset)))
         for subset, row in enumerate(measured)
-    ]
+    )
 
 
 def test_run_lds_measures_trak_and_every_baseline_on_the_run_language_probes(tiny_model_dirs, shipped_probes):
@@ -126,10 +127,14 @@ def test_run_lds_measures_trak_and_every_baseline_on_the_run_language_probes(tin
     everything = lds.run_lds(RUN, retrained=retrained_scores(chosen, measured), **{**arguments, "which": "all"})
     assert everything.height == len(lds.METHODS) * chosen.height
 
-    with pytest.raises(InputError, match="subset 0 holds .*subset4.*, not .planted/en/n12_s0/subset0"):
-        lds.run_lds(RUN, retrained=retrained_scores(chosen, measured)[::-1], **arguments)
+    # The jobs' tables in any order give the same table; a missing subset is named.
+    shuffled = retrained_scores(chosen, measured).sample(fraction=1.0, shuffle=True, seed=0)
+    assert lds.run_lds(RUN, retrained=shuffled, **arguments).equals(table)
+    without_subset_1 = retrained_scores(chosen, measured).filter(pl.col("run") != lds.retraining_name(RUN, 1))
+    with pytest.raises(InputError, match="subsets 0 to 3 were expected; missing .'planted/en/n12_s0/subset1'"):
+        lds.run_lds(RUN, retrained=without_subset_1, **arguments)
     with pytest.raises(InputError, match="at least 3"):
-        lds.run_lds(RUN, retrained=retrained_scores(chosen, measured)[:2], **arguments)
+        lds.run_lds(RUN, retrained=retrained_scores(chosen, measured[:2]), **arguments)
     with pytest.raises(InputError, match="attribution.lds.targets: all"):
         lds.run_lds(RUN, retrained=retrained_scores(chosen, measured), **{**arguments, "train": train.with_columns(lang=pl.lit("fr"))})
 
@@ -154,3 +159,19 @@ def test_retrain_subset_trains_on_the_subset_and_scores_every_probe(tmp_path, ti
         assert "12 examples, 3 steps" in caplog.text and "6 of them left out of the loss" in caplog.text
     else:
         assert "6 examples, 3 steps" in caplog.text
+
+
+def test_a_job_of_several_subsets_gives_each_the_scores_a_job_of_its_own_would(tmp_path, tiny_model_dirs, shipped_probes):
+    _, train = fake_run(tmp_path, tiny_model_dirs["bert"], TEXTS)
+    settings = dict(
+        base=str(tiny_model_dirs["bert"]), train_path=train, probes=shipped_probes.filter(pl.col("probe_lang") == "en").head(3),
+        subsets=LdsSubsets(alpha=0.5, seed=0), batches="same",
+        training=Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0),
+        scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32"), device="cpu",
+    )  # fmt: skip
+    together = lds.retrain_subsets(RUN, range(1, 3), **settings)
+    alone = [lds.retrain_subset(RUN, subset, **settings) for subset in (2, 1)]
+    assert together["run"].unique(maintain_order=True).to_list() == ["planted/en/n12_s0/subset1", "planted/en/n12_s0/subset2"]
+    assert together.equals(pl.concat(alone[::-1]))
+    # The subsets differ, and so do their scores: the equality is not of two copies of one table.
+    assert not alone[0]["score"].equals(alone[1]["score"])

@@ -6,7 +6,7 @@ import copy
 
 from test_settings import VALIDATION, validated
 from valuetrace import settings
-from valuetrace.plan import Plan
+from valuetrace.plan import Plan, job_subsets
 
 
 def test_demo_plan_activates_every_stage_but_parallel():
@@ -25,11 +25,20 @@ def test_demo_plan_activates_every_stage_but_parallel():
     assert plan.run_languages("planted", "multi") == ["en", "de", "ko"] and plan.run_languages("planted", "de") == ["de"]
 
 
-def test_lds_plans_one_retraining_per_run_and_subset_when_asked_for_and_none_otherwise():
+def test_retraining_jobs_take_consecutive_subsets_the_last_the_rest():
+    assert job_subsets(8, 3) == [range(0, 3), range(3, 6), range(6, 8)]
+    assert job_subsets(3, 1) == [range(0, 1), range(1, 2), range(2, 3)] and job_subsets(3, 5) == [range(0, 3)]
+
+
+def test_lds_plans_the_retrainings_of_each_run_when_asked_for_and_none_otherwise():
     plan = Plan(settings.validate_config(copy.deepcopy(VALIDATION)))
     assert [run.name for run in plan.lds_runs] == ["planted/en/n300_s0", "planted/de/n300_s0"]
-    assert plan.lds_subsets("tiny-bert", "planted/en/n300_s0") == [
-        f"results/lds/tiny-bert/planted/en/n300_s0/subset{subset}.parquet" for subset in range(8)
+    # The validation config retrains all 8 subsets of a run in one job; by default each has its own.
+    assert plan.lds_subsets("tiny-bert", "planted/en/n300_s0") == ["results/lds/tiny-bert/planted/en/n300_s0/subsets0-7.parquet"]
+    one_each = copy.deepcopy(VALIDATION)
+    del one_each["attribution"]["lds"]["subsets_per_job"]
+    assert Plan(settings.validate_config(one_each)).lds_subsets("m", "planted/en/n300_s0") == [
+        f"results/lds/m/planted/en/n300_s0/subsets{subset}-{subset}.parquet" for subset in range(8)
     ]
     assert plan.lds_tables() == [f"results/lds/tiny-bert/planted/{lang}/n300_s0/lds.parquet" for lang in ("en", "de")]
     assert {"results/report/lds.csv", "results/report/lds_summary.csv", "results/figures/lds.png"} <= set(plan.targets())

@@ -106,9 +106,10 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
     del config["attribution"]["sizes"]  # every size of the grid
     config["attribution"].update(base_model=True, checkpoints=1, proj_dim=64, top_k=5, include_parameters=[])
     config["attribution"]["counterfactual"].update(k=5, finetune_languages=["en", "ko"])
-    # LDS of the English run on 3 random halves (the fewest a rank correlation takes).
+    # LDS of the English run on 3 random halves (the fewest a rank correlation takes), two to a
+    # job and the last alone.
     config["attribution"]["lds"] = {**yaml.safe_load((REPO / "config" / "validation.yaml").read_text())["attribution"]["lds"],
-                                     "subsets": 3, "finetune_languages": ["en"]}  # fmt: skip
+                                     "subsets": 3, "subsets_per_job": 2, "finetune_languages": ["en"]}  # fmt: skip
     config["survey"]["synthetic"]["respondents_per_country"] = 60
     config["alignment"]["bootstrap_resamples"] = 200
     for dotted, value in changes.items():

@@ -92,7 +92,8 @@ wildcard_constraints:
     checkpoint=r"\d+",
     target=r"\d+",
     draw=r"\d+",
-    subset=r"\d+",
+    first=r"\d+",
+    last=r"\d+",
 
 
 def built_model(name):

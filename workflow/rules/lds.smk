@@ -1,20 +1,21 @@
 # The linear datamodeling score (LDS) of attribution: retrain a run on random subsets of its
-# examples, one job per subset, and check how well TRAK and two baselines predict the retrained
-# probe scores. Library: valuetrace.lds, valuetrace.baselines, valuetrace.retraining.
+# examples (attribution.lds.subsets_per_job retrainings to a job), and check how well TRAK and
+# two baselines predict the retrained probe scores. Library: valuetrace.lds, valuetrace.baselines, valuetrace.retraining.
 
 
 rule lds_finetune:
-    """Retrain a run on one random subset of its examples and score every probe."""
+    """Retrain a run on random subsets {first} to {last} of its examples, each on its own, and
+    score every probe under each."""
     input:
         train=run_train,
         probes="results/probes/probes.parquet",
         base=start_input,
     output:
-        "results/lds/{model}/{run}/subset{subset}.parquet",
+        "results/lds/{model}/{run}/subsets{first}-{last}.parquet",
     log:
-        "results/logs/lds_finetune/{model}/{run}/subset{subset}.log",
+        "results/logs/lds_finetune/{model}/{run}/subsets{first}-{last}.log",
     benchmark:
-        "results/benchmarks/lds_finetune/{model}/{run}/subset{subset}.tsv"
+        "results/benchmarks/lds_finetune/{model}/{run}/subsets{first}-{last}.tsv"
     conda:
         "../../envs/valuetrace.yaml"
     params:

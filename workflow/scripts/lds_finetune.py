@@ -1,4 +1,4 @@
-"""Rule lds_finetune: a run retrained on one random subset of its examples, every probe scored (valuetrace.lds)."""
+"""Rule lds_finetune: a run retrained on random subsets first to last of its examples, every probe scored under each (valuetrace.lds)."""
 
 from pathlib import Path
 
@@ -10,9 +10,9 @@ from valuetrace.job import job
 from valuetrace.settings import LdsSubsets, Scoring, Training
 
 with job(snakemake):
-    scores = lds.retrain_subset(
+    scores = lds.retrain_subsets(
         Run.parse(snakemake.wildcards.model, snakemake.wildcards.run),
-        int(snakemake.wildcards.subset),
+        range(int(snakemake.wildcards.first), int(snakemake.wildcards.last) + 1),
         base=snakemake.params.base,
         train_path=Path(snakemake.input.train),
         probes=pl.read_parquet(snakemake.input.probes),

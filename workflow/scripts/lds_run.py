@@ -19,7 +19,7 @@ with job(snakemake):
         influence=influence,
         chosen=chosen,
         train=pl.read_parquet(inputs.train),
-        retrained=[pl.read_parquet(path) for path in inputs.retrained],
+        retrained=pl.concat([pl.read_parquet(path) for path in inputs.retrained]),
         tokenizer=AutoTokenizer.from_pretrained(Path(inputs.run) / "model"),
         which=snakemake.params.lds_targets,
         subsets=LdsSubsets.from_params(snakemake.params.subsets),

@@ -89,6 +89,13 @@ def retrain_subset(
     )  # fmt: skip
 
 
+def retrain_subsets(run: Run, subsets_of_job: range, **settings) -> pl.DataFrame:
+    """The score tables of :func:`retrain_subset` for each subset of one job, stacked. Each
+    retraining starts from the base model with its own seeding, so a job of several gives each
+    subset the table a job of its own would."""
+    return pl.concat([retrain_subset(run, subset, **settings) for subset in subsets_of_job])
+
+
 def targets(chosen: pl.DataFrame, languages: list[str], which: str) -> pl.DataFrame:
     """The attributed probes whose LDS is measured: in the run's languages, or all."""
     if which not in TARGETS:
@@ -107,13 +114,17 @@ def scores(attributions: np.ndarray, measured: np.ndarray, masks: np.ndarray) ->
     return np.where(constant & (np.ptp(measured, axis=0) > 0), 0.0, rho), constant
 
 
-def measured_scores(chosen: pl.DataFrame, retrained: list[pl.DataFrame], run: Run) -> np.ndarray:
-    """Subsets × targets: each target probe's score under the run retrained on each subset."""
+def measured_scores(chosen: pl.DataFrame, retrained: pl.DataFrame, run: Run) -> np.ndarray:
+    """Subsets × targets: each target probe's score under the run retrained on each subset
+    (``retrained``: the score tables of every retraining, stacked; they must be subsets 0 to m − 1)."""
+    names = set(retrained["run"].unique().to_list())
+    expected = {retraining_name(run, subset) for subset in range(len(names))}
+    if names != expected:
+        raise InputError(f"{run.name}: the LDS retrainings' score tables hold {sorted(names)}, "
+                         f"where subsets 0 to {len(names) - 1} were expected; missing {sorted(expected - names)}")  # fmt: skip
     columns = []
-    for subset, scored in enumerate(retrained):
-        if scored["run"].unique().to_list() != [retraining_name(run, subset)]:
-            raise InputError(f"the score table of subset {subset} holds {scored['run'].unique().to_list()}, "
-                             f"not {retraining_name(run, subset)!r}")  # fmt: skip
+    for subset in range(len(names)):
+        scored = retrained.filter(pl.col("run") == retraining_name(run, subset))
         joined = chosen.select(PROBE_KEY).join(scored.select(*PROBE_KEY, "score"), on=PROBE_KEY, how="left")
         if joined["score"].null_count():
             raise InputError(f"{retraining_name(run, subset)}: {joined['score'].null_count()} target probes were not scored")
@@ -127,7 +138,7 @@ def run_lds(
     influence: np.ndarray,
     chosen: pl.DataFrame,
     train: pl.DataFrame,
-    retrained: list[pl.DataFrame],
+    retrained: pl.DataFrame,
     tokenizer: PreTrainedTokenizerBase,
     which: str,
     subsets: LdsSubsets,
@@ -136,20 +147,21 @@ def run_lds(
     """One row per method and target probe: its LDS in the run.
 
     ``influence``: TRAK's examples × ``chosen`` probes (averaged over checkpoints);
-    ``retrained``: the score tables of the run retrained on subsets 0, 1, ...
+    ``retrained``: the score tables of the run retrained on subsets 0, 1, ..., stacked.
     """
     chosen = chosen.with_row_index("_column")
     picked = targets(chosen, sorted(train["lang"].unique()), which)
     if picked.is_empty():
         raise InputError(f"{run.name}: no attributed probe in its languages to measure the LDS of "
                          "(set attribution.lds.targets: all, or attribution.targets: all)")  # fmt: skip
-    if len(retrained) < 3:
-        raise InputError(f"{run.name}: {len(retrained)} subsets; a rank correlation needs at least 3 (attribution.lds.subsets)")
+    measured = measured_scores(picked, retrained, run)
+    if len(measured) < 3:
+        raise InputError(f"{run.name}: {len(measured)} subsets; a rank correlation needs at least 3 (attribution.lds.subsets)")
     texts = train["text"].to_list()
     attributions = {"trak": influence[:, picked["_column"].to_numpy()]}
     attributions |= {name: baseline(tokenizer, texts, picked, max_length) for name, baseline in BASELINES.items()}
-    masks = membership(train.height, subsets, len(retrained))
-    return table(run, picked, attributions, measured_scores(picked, retrained, run), masks, subsets.alpha)
+    masks = membership(train.height, subsets, len(measured))
+    return table(run, picked, attributions, measured, masks, subsets.alpha)
 
 
 def table(

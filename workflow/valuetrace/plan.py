@@ -27,6 +27,12 @@ from valuetrace.plots import FIGURES, Figure
 from valuetrace.tables import TABLES, Table
 
 
+def job_subsets(m: int, per_job: int) -> list[range]:
+    """The LDS subsets each retraining job takes (``attribution.lds.subsets_per_job`` at a time,
+    in subset order, the last job the rest)."""
+    return [range(first, min(first + per_job, m)) for first in range(0, m, per_job)]
+
+
 class Plan:
     def __init__(self, config: dict):
         self.config = config
@@ -105,8 +111,13 @@ class Plan:
         ]
 
     def lds_subsets(self, model: str, run: str) -> list[str]:
-        """The score tables of one run retrained on each of its LDS subsets, in subset order."""
-        return [f"results/lds/{model}/{run}/subset{subset}.parquet" for subset in range(self.config["attribution"]["lds"]["subsets"])]
+        """The score tables of one run retrained on its LDS subsets, one per retraining job (the
+        subsets it retrains in its name), in subset order."""
+        lds = self.config["attribution"]["lds"]
+        return [
+            f"results/lds/{model}/{run}/subsets{subsets[0]}-{subsets[-1]}.parquet"
+            for subsets in job_subsets(lds["subsets"], lds["subsets_per_job"])
+        ]
 
     def lds_tables(self) -> list[str]:
         """The LDS table of every run the LDS retrains."""
