@@ -240,7 +240,8 @@ def test_missing_data_files_are_planned_with_a_warning_and_fail_the_job_that_rea
 
 def test_config_without_attribution_counterfactual_or_lds_plans_none_of_them(tmp_path):
     config = yaml.safe_load(small_config(tmp_path, tmp_path).read_text())
-    assert planned_jobs(tmp_path / "run", small_config(tmp_path, tmp_path))["lds_finetune"] == 3
+    # 3 LDS subsets, two to a job and the last alone
+    assert planned_jobs(tmp_path / "run", small_config(tmp_path, tmp_path))["lds_finetune"] == 2
     del config["attribution"]["counterfactual"]
     del config["attribution"]["lds"]
     (tmp_path / "no_counterfactual.yaml").write_text(yaml.safe_dump(config))
