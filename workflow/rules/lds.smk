@@ -1,6 +1,7 @@
 # The linear datamodeling score (LDS) of attribution: retrain a run on random subsets of its
 # examples (attribution.lds.subsets_per_job retrainings to a job), and check how well TRAK and
-# two baselines predict the retrained probe scores. Library: valuetrace.lds, valuetrace.baselines, valuetrace.retraining.
+# two baselines predict the retrained probe scores. Library: valuetrace.lds,
+# valuetrace.baselines, valuetrace.retraining.
 
 
 rule lds_finetune:
