@@ -133,6 +133,9 @@ def test_run_lds_measures_trak_and_every_baseline_on_the_run_language_probes(tin
     without_subset_1 = retrained_scores(chosen, measured).filter(pl.col("run") != lds.retraining_name(RUN, 1))
     with pytest.raises(InputError, match="subsets 0 to 3 were expected; missing .'planted/en/n12_s0/subset1'"):
         lds.run_lds(RUN, retrained=without_subset_1, **arguments)
+    twice = pl.concat([retrained_scores(chosen, measured), retrained_scores(chosen, measured[:1])])
+    with pytest.raises(InputError, match=r"hold \['planted/en/n12_s0/subset0'\] more than once"):
+        lds.run_lds(RUN, retrained=twice, **arguments)
     with pytest.raises(InputError, match="at least 3"):
         lds.run_lds(RUN, retrained=retrained_scores(chosen, measured[:2]), **arguments)
     with pytest.raises(InputError, match="attribution.lds.targets: all"):
@@ -175,3 +178,5 @@ def test_a_job_of_several_subsets_gives_each_the_scores_a_job_of_its_own_would(t
     assert together.equals(pl.concat(alone[::-1]))
     # The subsets differ, and so do their scores: the equality is not of two copies of one table.
     assert not alone[0]["score"].equals(alone[1]["score"])
+    with pytest.raises(InputError, match="no subset"):
+        lds.retrain_subsets(RUN, range(3, 3), **settings)

@@ -93,6 +93,9 @@ def retrain_subsets(run: Run, subsets_of_job: range, **settings) -> pl.DataFrame
     """The score tables of :func:`retrain_subset` for each subset of one job, stacked. Each
     retraining starts from the base model with its own seeding, so a job of several gives each
     subset the table a job of its own would."""
+    if not subsets_of_job:
+        raise InputError(f"{run.name}: an LDS retraining job for no subset ({subsets_of_job}); its file "
+                         "names its first and last subset, subsets{first}-{last}.parquet with first <= last")  # fmt: skip
     return pl.concat([retrain_subset(run, subset, **settings) for subset in subsets_of_job])
 
 
@@ -117,6 +120,10 @@ def scores(attributions: np.ndarray, measured: np.ndarray, masks: np.ndarray) ->
 def measured_scores(chosen: pl.DataFrame, retrained: pl.DataFrame, run: Run) -> np.ndarray:
     """Subsets × targets: each target probe's score under the run retrained on each subset
     (``retrained``: the score tables of every retraining, stacked; they must be subsets 0 to m − 1)."""
+    repeated = retrained.filter(retrained.select("run", *PROBE_KEY).is_duplicated())["run"].unique().sort().to_list()
+    if repeated:
+        raise InputError(f"{run.name}: the LDS retrainings' score tables hold {repeated} more than once "
+                         "(two retraining jobs' files cover the same subset; delete the stale one)")  # fmt: skip
     names = set(retrained["run"].unique().to_list())
     expected = {retraining_name(run, subset) for subset in range(len(names))}
     if names != expected:
