@@ -18,7 +18,7 @@ from valuetrace.tables import check_table
 
 TRAK = Trak(
     base_model=True, checkpoints=2, projection="random", proj_dim=64, lambda_reg=0.1, include_parameters=(), exclude_parameters=(),
-    mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
+    gradient_scaling="none", mask_copies=4, batch_size=8, max_length=32, projector_seed=0,
 )  # fmt: skip
 SCORING = Scoring(method="joint", normalisation="none", calibration="none", batch_size=8, max_length=64, precision="fp32")
 

@@ -60,6 +60,14 @@ def test_benchmark_runs_and_prints_its_ratio(capsys, name, printed):
     assert all(fragment in out for fragment in printed), out
 
 
+def test_featurisation_benchmark_prints_each_setting_against_an_epoch(capsys):
+    """benchmarks/bench_featurize.py on 40 examples (the README quotes 1,000)."""
+    seconds = load("bench_featurize").main(["--examples", "40"])
+    out = capsys.readouterr().out
+    assert len(seconds) == 4 and all(value > 0 for value in seconds.values())
+    assert "one fine-tuning epoch" in out and out.count(" epochs, ") == 3 and "untied, tensor_rms" in out, out
+
+
 @pytest.mark.slow
 def test_demo_benchmark_reports_on_a_finished_tree(capsys, completed_small_run):
     """benchmarks/bench_demo.py --tree: per-rule job-seconds, checkpoint bytes and both dry runs."""

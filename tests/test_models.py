@@ -185,7 +185,7 @@ def test_architectures_are_the_names_the_config_schema_allows():
 def build(out, architecture, seed, texts):
     settings = ModelBuild(
         architecture=architecture, vocab_size=400, **TINY, max_length=32,
-        steps=20, batch_size=8, learning_rate=1e-3, mask_options=False, seed=seed,
+        steps=20, batch_size=8, learning_rate=1e-3, mask_options=False, output_layer="architecture", seed=seed,
     )  # fmt: skip
     build_model(texts, out, settings)
 
@@ -194,6 +194,22 @@ def build(out, architecture, seed, texts):
 def build_texts() -> list[str]:
     probes = compiled_probes(("en", "bn", "ko"))
     return balanced_probe_corpus(probes, 1, seed=0)["text"].to_list()
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_output_layer_is_tied_or_untied_as_asked_and_stays_so_when_loaded(tmp_path, architecture, build_texts):
+    """build.output_layer: the architecture's own choice (Llama's untied, the others tied), tied
+    or untied; an untied output layer is saved and loaded as weights of its own."""
+    tokenizer = train_tokenizer(build_texts, architecture, 400)
+    shared = {}
+    for choice in models.OUTPUT_LAYERS:
+        model = tiny_model(architecture, tokenizer, **TINY, max_length=32, seed=0, output_layer=choice)
+        shared[choice] = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    assert shared == {"architecture": architecture != "llama", "tied": True, "untied": False}
+    model.save_pretrained(tmp_path / "untied")
+    loaded = models.load_weights(str(tmp_path / "untied"))
+    assert loaded.get_output_embeddings().weight is not loaded.get_input_embeddings().weight
+    torch.testing.assert_close(loaded.get_output_embeddings().weight, model.get_output_embeddings().weight)
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -270,7 +286,7 @@ def test_a_build_with_mask_options_learns_each_questions_own_answer(tmp_path):
             texts.append(f"{topic} is {option} in my life.")
             spans.append((len(f"{topic} is "), len(f"{topic} is {option}")))
     settings = ModelBuild(architecture="bert", vocab_size=200, hidden_size=64, layers=2, heads=2, intermediate_size=128,
-                          max_length=16, steps=200, batch_size=16, learning_rate=0.003, mask_options=True, seed=0)  # fmt: skip
+                          max_length=16, steps=200, batch_size=16, learning_rate=0.003, mask_options=True, output_layer="architecture", seed=0)  # fmt: skip
     build_model(texts, tmp_path / "model", settings, spans)
     model, tokenizer = load_model(str(tmp_path / "model"))
     scores = score_probes(model, tokenizer, probes, model_name="m", method="joint", normalisation="none", batch_size=8, max_length=16)

@@ -54,7 +54,8 @@ def test_demo_and_paper_configs_are_valid():
 
 
 def test_the_configs_merged_over_the_demo_are_valid():
-    """config/validation.yaml, config/harder_plantings.yaml and config/causal.yaml, each merged over the demo config."""
+    """config/validation.yaml, config/harder_plantings.yaml, config/causal.yaml and
+    config/whole_network.yaml, each merged over the demo config."""
     assert check(settings.validate_config(copy.deepcopy(VALIDATION))) == []
     harder = copy.deepcopy(DEMO)
     update_config(harder, yaml.safe_load((REPO / "config" / "harder_plantings.yaml").read_text()))
@@ -67,6 +68,14 @@ def test_the_configs_merged_over_the_demo_are_valid():
     causal = settings.validate_config(causal)
     assert check(causal) == []
     assert {run.model for run in Plan(causal).runs} == {"tiny-bert", "tiny-llama"}
+    whole = copy.deepcopy(DEMO)
+    update_config(whole, yaml.safe_load((REPO / "config" / "whole_network.yaml").read_text()))
+    whole = settings.validate_config(whole)
+    assert check(whole) == []
+    builds = {name: model["build"]["output_layer"] for name, model in whole["models"].items()}
+    assert builds == {"tiny-xlmr": "architecture", "tiny-bert": "untied", "tiny-llama": "architecture"}
+    trak = settings.Trak.from_config(whole)
+    assert (trak.include_parameters, trak.exclude_parameters, trak.gradient_scaling) == ((), ("embeddings",), "tensor_rms")
 
 
 def test_validation_fills_in_the_schema_defaults():

@@ -18,6 +18,7 @@ raised the probe's score log P(A) - log P(B).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -25,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import torch
 from tqdm import tqdm
 from trak import TRAKer
 
+from valuetrace import gradient_scaling
 from valuetrace.attribution_summary import PROBE_KEY, self_check_indices
 from valuetrace.errors import InputError
 from valuetrace.finetune import RUN_FILE
@@ -79,9 +82,13 @@ def checkpoint_dir(run_dir: Path, index: int, used: int) -> Path:
     return saved[len(saved) - used + index - 1]
 
 
-def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) -> TRAKer:
+def _differentiated(model, settings: Trak) -> tuple[list[str], int]:
     names = parameters_with_gradients(model, list(settings.include_parameters), list(settings.exclude_parameters))
-    grad_dim = sum(parameter.numel() for name, parameter in model.named_parameters() if name in names)
+    return names, sum(parameter.numel() for name, parameter in model.named_parameters() if name in names)
+
+
+def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str, scales: dict[str, float] | None) -> TRAKer:
+    names, grad_dim = _differentiated(model, settings)
     features = PROJECTIONS[settings.projection](grad_dim, n_train, settings.proj_dim, settings.projector_seed, device)
     return TRAKer(
         model=model,
@@ -89,7 +96,7 @@ def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str) ->
         train_set_size=n_train,
         save_dir=str(save_dir),
         device=device,
-        gradient_computer=SelectedParameterGradients,
+        gradient_computer=functools.partial(SelectedParameterGradients, scales=scales),
         grad_wrt=names,
         lambda_reg=settings.lambda_reg,
         logging_level=logging.WARNING,
@@ -129,13 +136,26 @@ def featurize(
     functions = example_functions(tokenizer, texts, settings.mask_copies, settings.max_length, kind)
     inputs = sum(len(function) for function in functions)
     log.info("%s: %d examples of a %s LM, %d inputs to differentiate", source, len(texts), kind.name, inputs)
+    scales = _gradient_scales(model, functions, settings, tokenizer.pad_token_id, device)
     with atomic_directory(out_dir) as partial:
-        traker = _traker(model, len(functions), partial, settings, device)
+        gradient_scaling.save(scales, partial)
+        traker = _traker(model, len(functions), partial, settings, device, scales)
         traker.load_checkpoint(model.state_dict(), model_id=checkpoint)
         for size, batch in _batches(functions, settings.batch_size, tokenizer.pad_token_id, device, "featurizing"):
             traker.featurize(batch=batch, num_samples=size)
         # The raw projected gradients are only needed to finalise; features are kept.
         traker.finalize_features(model_ids=[checkpoint], del_grads=True)
+
+
+def _gradient_scales(model, functions, settings: Trak, pad_id: int, device: str) -> dict[str, float] | None:
+    """The factors ``attribution.gradient_scaling`` gives each tensor's gradients at this
+    checkpoint, from its training examples' gradients: a pass of its own (trak projects each
+    batch's gradients as it computes them, before the last batch could set the scales), which a
+    scaling that needs no gradients never starts."""
+    names, grad_dim = _differentiated(model, settings)
+    computer = SelectedParameterGradients(model, SignedLogProbability(), grad_dim, torch.float32, device, grad_wrt=names)
+    batches = _batches(functions, settings.batch_size, pad_id, device, "gradient scales")
+    return gradient_scaling.scales_for(settings.gradient_scaling, (computer.compute_per_sample_grad(batch) for _, batch in batches))
 
 
 def score(
@@ -182,7 +202,7 @@ def score(
         # into its save directory, which belongs to the featurizing job.
         store = partial / "trak"
         shutil.copytree(features_dir, store)
-        traker = _traker(model, len(texts), store, trak, device)
+        traker = _traker(model, len(texts), store, trak, device, gradient_scaling.load(features_dir))
         traker.start_scoring_checkpoint(_EXPERIMENT, model.state_dict(), model_id=checkpoint, num_targets=len(functions))
         for size, batch in _batches(functions, trak.batch_size, tokenizer.pad_token_id, device, "scoring"):
             traker.score(batch=batch, num_samples=size)

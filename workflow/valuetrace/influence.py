@@ -229,9 +229,17 @@ class SelectedParameterGradients(FunctionalGradientComputer):
     parameters, so passing the unselected ones as constants saves most of the time and memory.
     """
 
-    def __init__(self, model, task, grad_dim, dtype, device, grad_wrt=None) -> None:
+    def __init__(self, model, task, grad_dim, dtype, device, grad_wrt=None, scales=None) -> None:
         self.grad_wrt = grad_wrt  # read by load_model_params, which the parent calls first
+        # Factors of each tensor's gradients (valuetrace.gradient_scaling); None: as they are.
+        self.scales = scales
         super().__init__(model, task, grad_dim, dtype, device, grad_wrt)
+
+    def compute_per_sample_grad(self, batch):
+        gradients = super().compute_per_sample_grad(batch)
+        if self.scales is None:
+            return gradients
+        return {name: gradient * self.scales[name] for name, gradient in gradients.items()}
 
     def load_model_params(self, model) -> None:
         parameters = dict(model.named_parameters())

@@ -226,39 +226,39 @@ def _llama_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerBa
     return LlamaTokenizer(vocab=vocab, merges=merges, add_bos_token=True)
 
 
-def _xlm_roberta_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+def _xlm_roberta_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length, **choices) -> PreTrainedModel:
     config = XLMRobertaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads,
         intermediate_size=intermediate_size, pad_token_id=tokenizer.pad_token_id, type_vocab_size=1,
         # XLM-R numbers positions from padding_idx + 1, so it needs two extra positions.
         max_position_embeddings=max_length + 2,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **choices,
     )  # fmt: skip
     return XLMRobertaForMaskedLM(config)
 
 
-def _bert_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+def _bert_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length, **choices) -> PreTrainedModel:
     config = BertConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads,
         intermediate_size=intermediate_size, pad_token_id=tokenizer.pad_token_id, type_vocab_size=2,
-        max_position_embeddings=max_length,
+        max_position_embeddings=max_length, **choices,
     )  # fmt: skip
     return BertForMaskedLM(config)
 
 
-def _gpt2_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+def _gpt2_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length, **choices) -> PreTrainedModel:
     config = GPT2Config(
         vocab_size=len(tokenizer), n_embd=hidden_size, n_layer=layers, n_head=heads, n_inner=intermediate_size,
-        n_positions=max_length, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        n_positions=max_length, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **choices,
     )  # fmt: skip
     return GPT2LMHeadModel(config)
 
 
-def _llama_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length) -> PreTrainedModel:
+def _llama_model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length, **choices) -> PreTrainedModel:
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads,
         num_key_value_heads=heads, intermediate_size=intermediate_size, max_position_embeddings=max_length,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **choices,
     )  # fmt: skip
     return LlamaForCausalLM(config)
 
@@ -269,7 +269,9 @@ class Architecture:
     a transformers model type, so its kind is known from the name)."""
 
     tokenizer: Callable[[list[str], int], PreTrainedTokenizerBase]  # (texts, vocabulary size)
-    model: Callable[..., PreTrainedModel]  # (tokenizer, hidden_size, layers, heads, intermediate_size, max_length)
+    # (tokenizer, hidden_size, layers, heads, intermediate_size, max_length, **config choices such
+    # as tie_word_embeddings, passed to the transformers config)
+    model: Callable[..., PreTrainedModel]
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -301,10 +303,25 @@ def tiny_model(
     intermediate_size: int,
     max_length: int,
     seed: int,
+    output_layer: str = "architecture",
 ) -> PreTrainedModel:
-    """A freshly initialised model of ``architecture`` sized for ``tokenizer``."""
+    """A freshly initialised model of ``architecture`` sized for ``tokenizer``; ``output_layer``
+    (:data:`OUTPUT_LAYERS`) says whether its output layer shares the input embeddings' weights."""
     torch.manual_seed(seed)
-    return _architecture(architecture).model(tokenizer, hidden_size, layers, heads, intermediate_size, max_length)
+    return _architecture(architecture).model(
+        tokenizer, hidden_size, layers, heads, intermediate_size, max_length, **OUTPUT_LAYERS[output_layer]
+    )
+
+
+# models.<name>.build.output_layer -> the transformers config choice it makes. Untied, the output
+# layer has weights of its own, which whole-network attribution differentiates with the rest of
+# the network while the input embeddings stay excluded (README, "Whole-network attribution that
+# works on the demo"); tied, they are the embeddings.
+OUTPUT_LAYERS: dict[str, dict] = {
+    "architecture": {},
+    "tied": {"tie_word_embeddings": True},
+    "untied": {"tie_word_embeddings": False},
+}
 
 
 # The masking rate of BERT's and XLM-R's pretraining, used for the demo's tiny masked LMs.
@@ -339,6 +356,7 @@ def build_model(
         intermediate_size=settings.intermediate_size,
         max_length=settings.max_length,
         seed=settings.seed,
+        output_layer=settings.output_layer,
     )
     # Like a hub tokenizer, the saved one declares how many tokens its model can take.
     tokenizer.model_max_length = settings.max_length

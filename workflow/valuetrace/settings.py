@@ -175,6 +175,7 @@ class ModelBuild(Settings):
     batch_size: int
     learning_rate: float
     mask_options: bool
+    output_layer: str
     seed: int
 
     @classmethod
@@ -285,6 +286,7 @@ class Trak(Settings):
     lambda_reg: float
     include_parameters: tuple[str, ...]
     exclude_parameters: tuple[str, ...]
+    gradient_scaling: str
     mask_copies: int
     batch_size: int
     max_length: int
