@@ -24,41 +24,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
-from snakemake.utils import update_config
+from demo_inputs import demo_config, planted_english
 
 from valuetrace import attribution, settings
-from valuetrace.corpus import generated_source
 from valuetrace.finetune import finetune
-from valuetrace.models import tiny_model, train_tokenizer
-from valuetrace.probes import compile_probes
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _config(*merged: str) -> dict:
-    config = settings.read_config(REPO / "config" / "config.yaml")
-    for name in merged:
-        update_config(config, settings.read_config(REPO / "config" / name))
-    return settings.validate_config(config)
+from valuetrace.models import tiny_model
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000, help="training examples featurised (default 1000)")
     examples = parser.parse_args(argv).examples
-    demo, whole = _config(), _config("whole_network.yaml")
+    demo, whole = demo_config(), demo_config("whole_network.yaml")
     build = settings.ModelBuild.from_config(demo, "tiny-bert")
     training = settings.Training.from_config(demo, 0)
-    probes, _ = compile_probes(REPO / demo["probes"]["path"], REPO / demo["probes"]["key"], demo["languages"])
-    spec = demo["datasets"]["planted"]
-    train = generated_source(
-        probes, REPO / spec["generate"]["text"] / "en.yaml", "en", sentences=examples,
-        planted_questions=spec["planted_questions"], planted_fraction=spec["generate"]["planted_fraction"],
-        planting=spec["generate"]["planting"], seed=0,
-    ).with_columns(example_id=pl.format("planted/en/{}", pl.int_range(pl.len())), lang=pl.lit("en"))  # fmt: skip
-    tokenizer = train_tokenizer(train["text"].to_list() + probes["sentence"].to_list(), build.architecture, build.vocab_size)
-    tokenizer.model_max_length = build.max_length
+    _, train, tokenizer = planted_english(demo, examples)
     demo_trak = settings.Trak.from_config(demo)
     whole_trak = settings.Trak.from_config(whole)
     cases = {

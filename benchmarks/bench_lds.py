@@ -19,39 +19,25 @@ import time
 from pathlib import Path
 
 import polars as pl
-from snakemake.utils import update_config
+from demo_inputs import demo_config, planted_english
 
 from valuetrace import baselines, lds, settings
-from valuetrace.corpus import generated_source
 from valuetrace.finetune import finetune
 from valuetrace.grid import Run
-from valuetrace.models import tiny_model, train_tokenizer
-from valuetrace.probes import compile_probes
-
-REPO = Path(__file__).resolve().parent.parent
+from valuetrace.models import tiny_model
 EXAMPLES = 1000
 
 
 def main() -> None:
     # The demo with the validation config's LDS merged over it, as `--configfile config/config.yaml
     # config/validation.yaml` merges them.
-    config = settings.read_config(REPO / "config" / "config.yaml")
-    update_config(config, settings.read_config(REPO / "config" / "validation.yaml"))
-    config = settings.validate_config(config)
+    config = demo_config("validation.yaml")
     build = settings.ModelBuild.from_config(config, "tiny-bert")
     training = settings.Training.from_config(config, 0)
     scoring = settings.Scoring.from_config(config)
     subsets = settings.LdsSubsets.from_config(config)
     m = config["attribution"]["lds"]["subsets"]
-    probes, _ = compile_probes(REPO / config["probes"]["path"], REPO / config["probes"]["key"], config["languages"])
-    spec = config["datasets"]["planted"]
-    train = generated_source(
-        probes, REPO / spec["generate"]["text"] / "en.yaml", "en", sentences=EXAMPLES,
-        planted_questions=spec["planted_questions"], planted_fraction=spec["generate"]["planted_fraction"],
-        planting=spec["generate"]["planting"], seed=0,
-    ).with_columns(example_id=pl.format("planted/en/{}", pl.int_range(pl.len())), lang=pl.lit("en"))  # fmt: skip
-    tokenizer = train_tokenizer(train["text"].to_list() + probes["sentence"].to_list(), build.architecture, build.vocab_size)
-    tokenizer.model_max_length = build.max_length
+    probes, train, tokenizer = planted_english(config, EXAMPLES)
     model = tiny_model(
         build.architecture, tokenizer, hidden_size=build.hidden_size, layers=build.layers, heads=build.heads,
         intermediate_size=build.intermediate_size, max_length=build.max_length, seed=build.seed,

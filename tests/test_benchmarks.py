@@ -12,6 +12,9 @@ from workflow_runs import REPO
 
 
 def load(name: str):
+    # A benchmark run as a script finds its sibling modules (benchmarks/demo_inputs.py) on sys.path.
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
     spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up there
