@@ -128,6 +128,9 @@ def test_bootstrap_interval_contains_estimate_and_is_deterministic():
     _, again = run(scores, humans, seed=7)
     _, other = run(scores, humans, seed=8)
     assert first.equals(again)
+    # Nor on the order of the input rows: the bootstrap resamples probes, not positions in a join.
+    _, shuffled = run(scores.sample(fraction=1.0, shuffle=True, seed=1), humans.sample(fraction=1.0, shuffle=True, seed=2), seed=7)
+    assert shuffled.equals(first)
     row = first.row(0, named=True)
     assert 0 < row["agreement"] < 1
     assert row["agreement_low"] <= row["agreement"] <= row["agreement_high"]

@@ -34,11 +34,14 @@ def run_summary(rng: np.random.Generator, size_effect: float, source_effect: flo
     return pl.DataFrame(rows)
 
 
-def profiles(run_shifts: pl.DataFrame, multi_change: float) -> pl.DataFrame:
-    runs = run_shifts.select("model", "dataset", "finetune_lang", "size", "seed").unique()
+def profiles(run_shifts: pl.DataFrame, multi_change: float, rng: np.random.Generator) -> pl.DataFrame:
+    """One profile change per run: ``multi_change`` for multilingual runs, 0 otherwise, plus a little seeded
+    noise so that the paired test has a spread. The runs are sorted first: ``unique`` returns them in an
+    arbitrary order, and noise drawn in that order made the test pass or fail from one run to the next."""
+    runs = run_shifts.select("model", "dataset", "finetune_lang", "size", "seed").unique().sort(pl.all())
     return runs.with_columns(
         profile_correlation_change=pl.when(pl.col("finetune_lang") == "multi").then(multi_change).otherwise(0.0)
-        + 0.001 * pl.int_range(pl.len())
+        + pl.Series(0.001 * rng.normal(size=runs.height))
     )
 
 
@@ -65,7 +68,11 @@ def test_magnitude_model_of_a_grid_without_variation_is_empty():
 
 def test_multilingual_runs_are_compared_with_their_monolingual_pairs():
     summary = run_summary(np.random.default_rng(2), 0.0, 0.0, multi_gain=0.05)
-    table = claims.multilingual_comparison(summary, profiles(summary, multi_change=-0.2), SETTINGS)
+    distinctiveness = profiles(summary, multi_change=-0.2, rng=np.random.default_rng(3))
+    table = claims.multilingual_comparison(summary, distinctiveness, SETTINGS)
+    # The bootstrap intervals resample pairs, not positions in a join: the input's row order does not matter.
+    shuffled = (frame.sample(fraction=1.0, shuffle=True, seed=1) for frame in (summary, distinctiveness))
+    assert claims.multilingual_comparison(*shuffled, SETTINGS).equals(table)
     rows = {row["measure"]: row for row in table.iter_rows(named=True)}
     agreement = rows["agreement_change"]
     # one pair per source, size, seed and language of the source: 2 x 2 x 2 x 3

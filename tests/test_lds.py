@@ -50,6 +50,7 @@ def test_lds_of_a_known_linear_datamodel_is_recovered():
     check_table(table, "lds")
     summary = lds.summarise(table, SUMMARY)
     check_table(summary, "lds_summary")
+    assert lds.summarise(table.sample(fraction=1.0, shuffle=True, seed=1), SUMMARY).equals(summary)  # order-free
     assert summary["method"].to_list() == ["trak", "token_overlap", "tfidf"]
     trak, overlap, tfidf = summary.iter_rows(named=True)
     assert trak["lds_low"] > 0.9 and overlap["lds_low"] < 0 < overlap["lds_high"] and tfidf["lds_high"] < -0.9

@@ -48,7 +48,10 @@ def align(
         on=["probe_lang", "probe_id"],
         how="inner",
     )
-    paired = paired.with_columns(agree=pl.col("choice") == pl.col("human_choice"))
+    # Sorted because a join's row order is arbitrary and the bootstrap resamples rows by position.
+    paired = paired.with_columns(agree=pl.col("choice") == pl.col("human_choice")).sort(
+        "model", "run", "scoring_method", "calibration", "probe_lang", "probe_id"
+    )
     records = []
     for (model, run, method, calibration, lang), group in paired.group_by(
         "model", "run", "scoring_method", "calibration", "probe_lang", maintain_order=True
@@ -80,7 +83,7 @@ def align(
             }
         )
     return (
-        paired.sort("model", "run", "probe_lang", "probe_id"),
+        paired.sort("model", "run", "probe_lang", "probe_id", maintain_order=True),
         pl.DataFrame(records).sort("model", "run", "probe_lang"),
     )
 

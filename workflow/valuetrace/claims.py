@@ -123,7 +123,12 @@ def multilingual_pairs(run_shifts: pl.DataFrame, distinctiveness: pl.DataFrame) 
         )
         .with_columns(measure=pl.lit("profile_correlation_change"), probe_lang=pl.lit(None, pl.String))
     )
-    return pl.concat([alignment, profiles.select(alignment.columns)]).drop_nans(["multilingual", "monolingual"])
+    # Sorted because a join's row order is arbitrary and the bootstrap resamples rows by position.
+    return (
+        pl.concat([alignment, profiles.select(alignment.columns)])
+        .drop_nans(["multilingual", "monolingual"])
+        .sort("model", "measure", "dataset", "size", "seed", "probe_lang", nulls_last=True)
+    )
 
 
 def multilingual_comparison(run_shifts: pl.DataFrame, distinctiveness: pl.DataFrame, settings: Significance) -> pl.DataFrame:

@@ -211,7 +211,9 @@ def summarise(table: pl.DataFrame, settings: LdsSummary) -> pl.DataFrame:
         return bootstrap_interval((values,), np.mean, settings.bootstrap_resamples, settings.confidence_level, settings.seed)
 
     records = []
-    for key, group in defined.join(trak, on=[*RUN_SCHEMA, *PROBE_KEY], how="left").group_by(keys, maintain_order=True):
+    # Sorted because a join's row order is arbitrary and the bootstrap resamples rows by position.
+    joined = defined.join(trak, on=[*RUN_SCHEMA, *PROBE_KEY], how="left").sort(*keys, *PROBE_KEY)
+    for key, group in joined.group_by(keys, maintain_order=True):
         values = group["lds"].to_numpy()
         difference = group.filter(pl.col("trak_lds").is_not_null()).select(pl.col("trak_lds") - pl.col("lds")).to_series().to_numpy()
         paired = key[-1] != "trak" and difference.size > 0
