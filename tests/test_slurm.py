@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 import yaml
 
+from valuetrace.settings import schema_default
 from valuetrace.tables import check_table
 from workflow_runs import planned_jobs, small_config, snakemake
 
@@ -42,14 +43,25 @@ def test_profile_gives_a_gpu_to_exactly_the_gpu_rules(tmp_path):
     workdir = tmp_path / "run"
     listing = snakemake(workdir, config, "--dry-run", "--profile", str(SLURM_PROFILE.parent)).stdout
     gpu_requests = {}  # rule -> whether its jobs ask for a GPU
+    runtimes = {}  # (rule, output) -> minutes
     for block in listing.split("\nrule ")[1:]:
         rule, _, body = block.partition(":")
         resources = re.search(r"^\s+resources: (.+)$", body, flags=re.MULTILINE).group(1).split(", ")
         gpu_requests.setdefault(rule, set()).add("gpu=1" in resources)
         assert any(r.startswith("runtime=") for r in resources) and any(r.startswith("mem_mb=") for r in resources)
+        output = re.search(r"^\s+output: (.+)$", body, flags=re.MULTILINE)
+        runtimes[rule, output.group(1) if output else None] = next(int(r.split("=")[1]) for r in resources if r.startswith("runtime="))
     assert GPU_RULES <= set(gpu_requests), "the small config no longer plans every GPU rule"
     assert {rule for rule, asks in gpu_requests.items() if True in asks} == GPU_RULES
     assert all(len(asks) == 1 for asks in gpu_requests.values())
+    # A retraining job's time limit is a fine-tuning's times the retrainings it makes: the LDS job of
+    # subsets 0-1 two, that of subset 2 one (small_config), a counterfactual job 1 + the default
+    # random draws + the 2 planted removals.
+    finetune = {minutes for (rule, _), minutes in runtimes.items() if rule == "finetune"}
+    lds_jobs = {Path(output).name: minutes for (rule, output), minutes in runtimes.items() if rule == "lds_finetune"}
+    assert len(finetune) == 1 and lds_jobs == {"subsets0-1.parquet": 2 * min(finetune), "subsets2-2.parquet": min(finetune)}
+    draws = schema_default("attribution", "counterfactual", "random_draws")
+    assert {minutes for (rule, _), minutes in runtimes.items() if rule == "counterfactual_finetune"} == {(1 + draws + 2) * min(finetune)}
     # Snakemake ignores set-resources of a rule it does not know, so a misspelt name would pass unseen.
     assert set(yaml.safe_load(SLURM_PROFILE.read_text())["set-resources"]) <= set(gpu_requests)
 
