@@ -19,9 +19,10 @@ from valuetrace.influence import (
     example_functions,
     parameters_with_gradients,
     probe_functions,
+    unused_parameters,
 )
 from valuetrace.kinds import KINDS, kind_of_config
-from valuetrace.models import load_model
+from valuetrace.models import load_model, tiny_model
 from valuetrace.scoring import score_probes
 from valuetrace.settings import default_mask_copies
 
@@ -114,3 +115,19 @@ def test_parameters_with_gradients_include_and_exclude(tiny_model_dirs):
     assert parameters_with_gradients(model, [r"^cls\.predictions\.bias$"], []) == ["cls.predictions.bias"]
     with pytest.raises(InputError, match="leave no parameter"):
         parameters_with_gradients(model, ["no-such-parameter"], [])
+
+
+def test_parameters_the_forward_pass_never_uses_are_refused_alone_and_named_among_others(tiny_model_dirs, caplog):
+    """An untied BERT keeps cls.predictions.bias but adds cls.predictions.decoder.bias: the demo's
+    output-bias pattern would select the dead one, whose gradient is always 0, and TRAK would rank
+    every example alike without a word."""
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dirs["bert"])
+    untied = tiny_model("bert", tokenizer, hidden_size=32, layers=1, heads=2, intermediate_size=64, max_length=32, seed=0, output_layer="untied")
+    assert unused_parameters(untied, ["cls.predictions.bias", "cls.predictions.decoder.bias"]) == ["cls.predictions.bias"]
+    with pytest.raises(InputError, match=r"never uses \(cls\.predictions\.bias\).*cls\.predictions\.decoder\.bias"):
+        parameters_with_gradients(untied, [r"^cls\.predictions\.bias$"], [])
+    assert parameters_with_gradients(untied, [r"^cls\.predictions\.decoder\.bias$"], []) == ["cls.predictions.decoder.bias"]
+    whole = parameters_with_gradients(untied, [], ["embeddings"])  # the dead bias among the others: a warning
+    assert "cls.predictions.bias" in whole and "1 parameters the forward pass never uses" in caplog.text
+    tied = AutoModelForMaskedLM.from_pretrained(tiny_model_dirs["bert"])
+    assert unused_parameters(tied, [name for name, _ in tied.named_parameters()]) == []

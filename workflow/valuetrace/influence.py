@@ -25,6 +25,7 @@ with (its Q term) is the constant 1.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
 
@@ -38,6 +39,8 @@ from valuetrace.calibration import calibrate
 from valuetrace.errors import InputError
 from valuetrace.kinds import ModelKind, kind_of_config
 from valuetrace.scoring import readouts
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -266,4 +269,27 @@ def parameters_with_gradients(model: PreTrainedModel, include: list[str], exclud
             f"attribution.include_parameters {include} and exclude_parameters {exclude} leave no "
             f"parameter of the model to differentiate (its parameters are named like {names[0]!r})"
         )
+    unused = unused_parameters(model, selected)
+    if len(unused) == len(selected):
+        live = [name for name in names if name not in set(unused_parameters(model, names))]
+        raise InputError(
+            f"attribution.include_parameters {include} and exclude_parameters {exclude} select only parameters "
+            f"that {type(model).__name__}'s forward pass never uses ({', '.join(unused[:5])}), so every gradient "
+            f"TRAK would compute is 0 and its scores are ties (an untied BERT keeps cls.predictions.bias beside "
+            f"the output bias it uses, cls.predictions.decoder.bias). Select parameters it uses, named like "
+            f"{', '.join(repr(name) for name in live[-3:])}"
+        )
+    if unused:
+        log.warning("differentiating %d parameters the forward pass never uses (gradient 0): %s", len(unused), ", ".join(unused))
     return selected
+
+
+def unused_parameters(model: PreTrainedModel, names: list[str]) -> list[str]:
+    """Those of ``names`` that no output of the model depends on: parameters it keeps but never
+    reads, whose gradient is None after a backward pass through a few tokens."""
+    parameters = dict(model.named_parameters())
+    chosen = [parameters[name] for name in names]
+    ids = torch.arange(1, 5, device=chosen[0].device)[None]
+    with torch.enable_grad():
+        gradients = torch.autograd.grad(model(input_ids=ids).logits.sum(), chosen, allow_unused=True)
+    return [name for name, gradient in zip(names, gradients) if gradient is None]
