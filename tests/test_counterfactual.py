@@ -50,6 +50,27 @@ def test_counterfactual_picks_the_most_shifted_probe_and_its_top_examples():
         counterfactual.removed_examples(top, examples("abcdef"), probe, "random", 6, 0)
 
 
+def test_planted_targets_are_the_most_shifted_probes_of_the_planted_questions(tmp_path):
+    """targets: planted skips a larger shift of an unplanted question (an option-mate or a
+    diffuse shift) for the planted question's, whose causes the source records."""
+    planted = {"probe_lang": "en", "probe_id": "Q21", "question_id": "Q21"}
+    unplanted = {"probe_lang": "en", "probe_id": "Q30", "question_id": "Q30"}
+    top = pl.concat([top_table(planted, ["a", "b"], 3.0), top_table(unplanted, ["c", "d"], 4.8)])
+    train = examples("abcd", {"a": "Q21", "b": "Q21", "c": "Q181"})
+    assert counterfactual.planted_questions(train) == ["Q181", "Q21"]
+    assert counterfactual.planted_questions(train.drop("planted_question")) == []
+    assert counterfactual.target_probe(top, ["en"], 1)["probe_id"] == "Q30"
+    assert counterfactual.target_probe(top, ["en"], 1, questions=counterfactual.planted_questions(train))["probe_id"] == "Q21"
+    with pytest.raises(InputError, match=r"only 1 attributed probes of its planted questions \['Q181', 'Q21'\]"):
+        counterfactual.target_probe(top, ["en"], 2, questions=counterfactual.planted_questions(train))
+    # A run whose examples record no planting has no planted target, before anything is retrained.
+    unrecorded = tmp_path / "train.parquet"
+    train.drop("planted_question").with_columns(lang=pl.lit("en")).write_parquet(unrecorded)
+    settings = Counterfactual(k=1, random_draws=1, seed=0, planted_removals=True, targets="planted")
+    with pytest.raises(InputError, match="train.parquet: attribution.counterfactual.targets is 'planted', but no example of src/en/n4_s0"):
+        counterfactual.retrain_target(Run("m", "src", "en", 4, 0), train_path=unrecorded, top=top, target=1, counterfactual=settings)
+
+
 def test_planted_removals_take_every_sentence_planted_for_the_question_or_for_the_others():
     probe = {"probe_lang": "en", "probe_id": "Q46", "question_id": "Q46"}
     train = examples("abcdefg", {"a": "Q46", "c": "Q46", "d": "Q49", "f": "Q254"})
@@ -67,7 +88,7 @@ def test_planted_removals_take_every_sentence_planted_for_the_question_or_for_th
 
 
 def test_planted_removals_follow_the_drawn_ones_unless_turned_off():
-    settings = Counterfactual(k=2, random_draws=2, seed=0, planted_removals=True)
+    settings = Counterfactual(k=2, random_draws=2, seed=0, planted_removals=True, targets="shifted")
     drawn = [("top", 0), ("random", 0), ("random", 1)]
     assert settings.removals(("planted", "other_planted")) == [*drawn, ("planted", 0), ("other_planted", 0)]
     assert settings.removals() == drawn
@@ -87,7 +108,7 @@ def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_di
     training = Training(epochs=1, batch_size=4, learning_rate=1e-3, max_length=32, mlm_probability=0.15, checkpoints=3, precision="fp32", seed=0)
     rows = counterfactual.retrain_target(
         Run("m", "src", "en", 12, 0), base=str(tiny_model_dirs[architecture]), train_path=train, top=top, probes=probes,
-        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0, planted_removals=True), batches="same",
+        base_scores=base_scores, target=1, counterfactual=Counterfactual(k=2, random_draws=1, seed=0, planted_removals=True, targets="shifted"), batches="same",
         training=training, scoring=Scoring(method="joint", normalisation="none", calibration="none", batch_size=1, max_length=64, precision="fp32"), device="cpu",
     )  # fmt: skip
     check_table(rows, "counterfactual")
@@ -100,5 +121,5 @@ def test_counterfactual_retrain_reports_the_shift_undone(tmp_path, tiny_model_di
 
 
 def test_a_targets_retrainings_keep_their_draws_when_more_are_asked_for():
-    more, fewer = (Counterfactual(k=2, random_draws=draws, seed=0, planted_removals=True) for draws in (3, 1))
+    more, fewer = (Counterfactual(k=2, random_draws=draws, seed=0, planted_removals=True, targets="shifted") for draws in (3, 1))
     assert more.removals()[:2] == fewer.removals()

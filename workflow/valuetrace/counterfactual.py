@@ -40,20 +40,31 @@ log = logging.getLogger(__name__)
 REMOVALS = tuple(column_values("counterfactual", "removal"))
 
 
-def target_probe(top: pl.DataFrame, languages: list[str], target: int, run_name: str = "the run") -> dict:
-    """The ``target``-th (1-based) attributed probe in ``languages`` by the size of its shift."""
+def target_probe(
+    top: pl.DataFrame, languages: list[str], target: int, run_name: str = "the run", questions: list[str] | None = None
+) -> dict:
+    """The ``target``-th (1-based) attributed probe in ``languages`` by the size of its shift, among
+    the probes of ``questions`` where given."""
+    candidates = top.filter(pl.col("probe_lang").is_in(languages))
+    if questions is not None:
+        candidates = candidates.filter(pl.col("question_id").is_in(questions))
     candidates = (
-        top.filter(pl.col("probe_lang").is_in(languages))
-        .select(*PROBE_KEY, "shift")
-        .unique()
-        .sort(pl.col("shift").abs(), *PROBE_KEY, descending=[True, False, False, False])
+        candidates.select(*PROBE_KEY, "shift").unique().sort(pl.col("shift").abs(), *PROBE_KEY, descending=[True, False, False, False])
     )
     if candidates.height < target:
+        of = f" of its planted questions {questions}" if questions is not None else ""
         raise InputError(
-            f"counterfactual target {target}: {run_name} has only {candidates.height} attributed probes "
+            f"counterfactual target {target}: {run_name} has only {candidates.height} attributed probes{of} "
             f"in {languages} (lower attribution.counterfactual.targets_per_run)"
         )
     return candidates.row(target - 1, named=True)
+
+
+def planted_questions(train: pl.DataFrame) -> list[str]:
+    """The questions a run's examples were planted for (none where they record no planting)."""
+    if PLANTED not in train.columns:
+        return []
+    return sorted(set(train.select(planted_question())[PLANTED].to_list()) - {""})
 
 
 def _planted_ids(train: pl.DataFrame, probe: dict, removal: str) -> list[str]:
@@ -102,7 +113,13 @@ def retrain_target(
     """The rows of every retraining of one target (:meth:`Counterfactual.removals`), the
     ``target``-th probe of the run's ``top`` table; the other keyword arguments are :func:`retrain`'s."""
     train = pl.read_parquet(train_path)
-    probe = target_probe(top, sorted(train["lang"].unique()), target, run.name)
+    questions = None
+    if counterfactual.targets == "planted":
+        questions = planted_questions(train)
+        if not questions:
+            raise InputError(f"{train_path}: attribution.counterfactual.targets is 'planted', but no example of "
+                             f"{run.name} records a planted question ({PLANTED}); use 'shifted'")  # fmt: skip
+    probe = target_probe(top, sorted(train["lang"].unique()), target, run.name, questions)
     removals = counterfactual.removals(planted_removals(train, probe))
     rows = [
         retrain(run, train=train, top=top, probe=probe, target=target, removal=removal, draw=draw, counterfactual=counterfactual, **retraining)

@@ -331,6 +331,7 @@ class Counterfactual(Settings):
     random_draws: int
     seed: int
     planted_removals: bool
+    targets: str
 
     def removals(self, planted: tuple[str, ...] = ()) -> list[tuple[str, int]]:
         """(removal, draw) of each retraining of a target: its top-k once, k random examples
@@ -619,6 +620,13 @@ def check_attribution(config: dict) -> None:
         from valuetrace.grid import runs, select
 
         retrained = select(select(runs(config), attribution), counterfactual)
+        unplanted = sorted({run.dataset for run in retrained if not config["datasets"][run.dataset].get("planted_questions")})
+        if counterfactual["targets"] == "planted" and unplanted:
+            raise InputError(
+                f"config key 'attribution.counterfactual.targets' is 'planted', but sources {unplanted} plant no "
+                "question (datasets.<name>.planted_questions): use 'shifted', or restrict "
+                "attribution.counterfactual.datasets to planted sources"
+            )
         if retrained:
             smallest = min(retrained, key=lambda run: run.size)
             if counterfactual["k"] >= smallest.size:
