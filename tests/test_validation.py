@@ -64,7 +64,12 @@ def test_the_validation_run_reproduces_the_demos_findings(validation_run):
     # tenth (the bar; retrained in the run's own batches, so a new data order adds nothing).
     # So does removing every sentence planted for the target's question, and removing those
     # planted for the other questions does not: the sentences precision counts are the causes.
-    counterfactual = table(workdir, "counterfactual").group_by("finetune_lang", "removal").agg(pl.col("fraction_undone").mean())
+    # The targets are planted questions (attribution.counterfactual.targets: planted), one per run.
+    retrained = table(workdir, "counterfactual")
+    planted_questions = yaml.safe_load((REPO / CONFIGS[0]).read_text())["datasets"]["planted"]["planted_questions"]
+    targets = retrained.select("finetune_lang", "question_id").unique()
+    assert targets.height == len(run_languages) and set(targets["question_id"]) <= set(planted_questions), targets
+    counterfactual = retrained.group_by("finetune_lang", "removal").agg(pl.col("fraction_undone").mean())
     undone = {(row["finetune_lang"], row["removal"]): row["fraction_undone"] for row in counterfactual.iter_rows(named=True)}
     for lang in run_languages:
         assert undone[lang, "top"] >= 0.5 and undone[lang, "random"] <= 0.10 and undone[lang, "top"] - undone[lang, "random"] >= 0.4, undone
