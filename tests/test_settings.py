@@ -180,6 +180,8 @@ def test_training_takes_the_run_seed_and_trak_derives_mask_copies():
         ({"attribution.counterfactual.models": ["tiny-xlmr"]}, r"'attribution.counterfactual.models': \['tiny-xlmr'\] are not in the fine-tuning grid"),
         ({"attribution.counterfactual.targets": "planted", "attribution.datasets": ["neutral", "planted"]},
          r"'attribution.counterfactual.targets' is 'planted', but sources \['neutral'\] plant no question"),
+        ({"attribution.counterfactual.targets": "planted", "datasets.planted.generate.planted_fraction": 0},
+         r"'attribution.counterfactual.targets' is 'planted', but sources \['planted'\] plant no question"),
         ({"attribution.lds.alpha": 0.001}, r"'attribution.lds.alpha' \(0.001\): a subset of run planted/en/n300_s0 would hold 0 of its 300"),
         ({"attribution.lds.alpha": 0.9999, "attribution.lds.finetune_languages": ["multi"]},
          r"'attribution.lds.alpha' \(0.9999\): a subset of run planted/multi/n300_s0 would hold 900 of its 900"),

@@ -87,8 +87,10 @@ def _differentiated(model, settings: Trak) -> tuple[list[str], int]:
     return names, sum(parameter.numel() for name, parameter in model.named_parameters() if name in names)
 
 
-def _traker(model, n_train: int, save_dir: Path, settings: Trak, device: str, scales: dict[str, float] | None) -> TRAKer:
-    names, grad_dim = _differentiated(model, settings)
+def _traker(
+    model, differentiated: tuple[list[str], int], n_train: int, save_dir: Path, settings: Trak, device: str, scales: dict[str, float] | None
+) -> TRAKer:
+    names, grad_dim = differentiated
     features = PROJECTIONS[settings.projection](grad_dim, n_train, settings.proj_dim, settings.projector_seed, device)
     return TRAKer(
         model=model,
@@ -136,10 +138,12 @@ def featurize(
     functions = example_functions(tokenizer, texts, settings.mask_copies, settings.max_length, kind)
     inputs = sum(len(function) for function in functions)
     log.info("%s: %d examples of a %s LM, %d inputs to differentiate", source, len(texts), kind.name, inputs)
-    scales = _gradient_scales(model, functions, settings, tokenizer.pad_token_id, device)
+    # Selected once: the selection checks the parameters with a forward pass of its own.
+    differentiated = _differentiated(model, settings)
+    scales = _gradient_scales(model, differentiated, functions, settings, tokenizer.pad_token_id, device)
     with atomic_directory(out_dir) as partial:
         gradient_scaling.save(scales, partial)
-        traker = _traker(model, len(functions), partial, settings, device, scales)
+        traker = _traker(model, differentiated, len(functions), partial, settings, device, scales)
         traker.load_checkpoint(model.state_dict(), model_id=checkpoint)
         for size, batch in _batches(functions, settings.batch_size, tokenizer.pad_token_id, device, "featurizing"):
             traker.featurize(batch=batch, num_samples=size)
@@ -147,12 +151,14 @@ def featurize(
         traker.finalize_features(model_ids=[checkpoint], del_grads=True)
 
 
-def _gradient_scales(model, functions, settings: Trak, pad_id: int, device: str) -> dict[str, float] | None:
+def _gradient_scales(
+    model, differentiated: tuple[list[str], int], functions, settings: Trak, pad_id: int, device: str
+) -> dict[str, float] | None:
     """The factors ``attribution.gradient_scaling`` gives each tensor's gradients at this
     checkpoint, from its training examples' gradients: a pass of its own (trak projects each
     batch's gradients as it computes them, before the last batch could set the scales), which a
     scaling that needs no gradients never starts."""
-    names, grad_dim = _differentiated(model, settings)
+    names, grad_dim = differentiated
     computer = SelectedParameterGradients(model, SignedLogProbability(), grad_dim, torch.float32, device, grad_wrt=names)
     batches = _batches(functions, settings.batch_size, pad_id, device, "gradient scales")
     return gradient_scaling.scales_for(settings.gradient_scaling, (computer.compute_per_sample_grad(batch) for _, batch in batches))
@@ -202,7 +208,7 @@ def score(
         # into its save directory, which belongs to the featurizing job.
         store = partial / "trak"
         shutil.copytree(features_dir, store)
-        traker = _traker(model, len(texts), store, trak, device, gradient_scaling.load(features_dir))
+        traker = _traker(model, _differentiated(model, trak), len(texts), store, trak, device, gradient_scaling.load(features_dir))
         traker.start_scoring_checkpoint(_EXPERIMENT, model.state_dict(), model_id=checkpoint, num_targets=len(functions))
         for size, batch in _batches(functions, trak.batch_size, tokenizer.pad_token_id, device, "scoring"):
             traker.score(batch=batch, num_samples=size)

@@ -620,12 +620,13 @@ def check_attribution(config: dict) -> None:
         from valuetrace.grid import runs, select
 
         retrained = select(select(runs(config), attribution), counterfactual)
-        unplanted = sorted({run.dataset for run in retrained if not config["datasets"][run.dataset].get("planted_questions")})
+        unplanted = sorted({run.dataset for run in retrained if not records_plantings(config["datasets"][run.dataset])})
         if counterfactual["targets"] == "planted" and unplanted:
             raise InputError(
                 f"config key 'attribution.counterfactual.targets' is 'planted', but sources {unplanted} plant no "
-                "question (datasets.<name>.planted_questions): use 'shifted', or restrict "
-                "attribution.counterfactual.datasets to planted sources"
+                "question in their examples (only a generated source with planted_questions and a planted_fraction "
+                "above 0 records what it plants): use 'shifted', or restrict attribution.counterfactual.datasets "
+                "to planted sources"
             )
         if retrained:
             smallest = min(retrained, key=lambda run: run.size)
@@ -637,6 +638,12 @@ def check_attribution(config: dict) -> None:
                 )
     if lds:
         check_lds(config)
+
+
+def records_plantings(source: dict) -> bool:
+    """Whether a validated ``datasets.<name>`` entry's examples record the question each plants
+    (``planted_question``): a generated source that plants some."""
+    return bool(source.get("planted_questions")) and source.get("generate", {}).get("planted_fraction", 0) > 0
 
 
 def check_lds(config: dict) -> None:
