@@ -78,6 +78,20 @@ def test_the_configs_merged_over_the_demo_are_valid():
     assert (trak.include_parameters, trak.exclude_parameters, trak.gradient_scaling) == ((), ("embeddings",), "tensor_rms")
 
 
+@pytest.mark.parametrize("planting", sorted((REPO / "config" / "plantings").glob("*.yaml")), ids=lambda path: path.stem)
+def test_the_plantings_merged_over_the_demo_are_valid(planting):
+    """config/plantings/*.yaml: other plantings of the demo, alone and with the whole network."""
+    config = copy.deepcopy(DEMO)
+    update_config(config, yaml.safe_load(planting.read_text()))
+    config = settings.validate_config(config)
+    assert check(config) == []
+    planted = config["datasets"]["planted"]
+    assert planted["planted_questions"] != DEMO["datasets"]["planted"]["planted_questions"]
+    assert set(config["attribution"]["counterfactual"]["finetune_languages"]) == set(planted["languages"])
+    update_config(config, yaml.safe_load((REPO / "config" / "whole_network.yaml").read_text()))
+    assert check(settings.validate_config(config)) == []
+
+
 def test_validation_fills_in_the_schema_defaults():
     config = validated(**{"scoring.batch_size": None, "finetuning.checkpoints": None, "attribution.top_k": None, "significance": None})
     assert config["significance"]["fdr"] == settings.schema_default("significance", "fdr") == 0.05  # a whole section
