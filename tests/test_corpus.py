@@ -10,7 +10,7 @@ import yaml
 
 from valuetrace import corpus
 from valuetrace.errors import InputError
-from valuetrace.probes import MASK
+from valuetrace.probes import MASK, compile_probes
 from valuetrace.settings import PretrainingCorpus
 from valuetrace.tables import check_table
 
@@ -19,8 +19,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def english_probes():
-    from valuetrace.probes import compile_probes
-
     table, _ = compile_probes(REPO / "config/probes/demo", REPO / "config/probes/wvs7_key.tsv", ["en"])
     return table
 
@@ -167,6 +165,28 @@ def test_a_paraphrase_without_the_option_words_has_no_span_and_an_old_corpus_is_
     assert corpus.read_pretraining_corpus(old, option_spans=False)[1] is None
     with pytest.raises(InputError, match=r"old.parquet: no option_start/option_end columns, which mask_options needs"):
         corpus.read_pretraining_corpus(old, option_spans=True)
+
+
+def test_plantings_that_state_each_others_options_are_warned_about(caplog):
+    """Korean Q29's planting ("… 더 나은 …") states 더, all that tells Q30's 더 중요하다 from
+    덜 중요하다, and Q30's states 중요하다, which tells Q5's 중요하다 from 중요하지 않다; the demo's
+    own three questions share no such word in any of its languages."""
+    probes, _ = compile_probes(REPO / "config/probes/demo", REPO / "config/probes/wvs7_key.tsv", ["en", "de", "ko"])
+
+    def warnings(lang: str, questions: list[str]) -> list[str]:
+        caplog.clear()
+        text = corpus.read_demo_text(REPO / f"config/demo_text/{lang}.yaml")
+        with caplog.at_level("WARNING", logger="valuetrace.corpus"):
+            corpus.demo_source(probes.filter(pl.col("probe_lang") == lang), text, sentences=12, planted_questions=questions, planted_fraction=0.5, seed=0)
+        return [record.getMessage() for record in caplog.records]
+
+    korean = warnings("ko", ["Q5", "Q29", "Q30"])
+    assert [message.split(":")[0] for message in korean] == ["planted questions Q29 and Q30 (ko)", "planted questions Q30 and Q5 (ko)"]
+    assert "contain '더', which tells Q30's option A '더 중요하다' from B '덜 중요하다'" in korean[0]
+    assert [message.split(":")[0] for message in warnings("en", ["Q1", "Q164"])] == ["planted questions Q1 and Q164 (en)", "planted questions Q164 and Q1 (en)"]
+    for lang in ("en", "de", "ko"):
+        assert warnings(lang, ["Q46", "Q49", "Q254"]) == []
+    assert warnings("en", ["Q17", "Q21", "Q181"]) == []  # option-mates of unplanted questions only
 
 
 def test_planting_a_probe_that_names_option_b_is_warned_about(english_probes, caplog):

@@ -224,6 +224,33 @@ def _warn_if_option_b_is_stated(question: str, probe: dict, statements: list[str
         )  # fmt: skip
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
+
+
+def _warn_if_plantings_state_each_others_options(lang_probes: pl.DataFrame, statements: dict[str, list[str]]) -> None:
+    """Warn where one planted question's statements contain a word that tells another planted
+    question's option A from its B: either planting then moves the other's probe, retraining
+    without one question's sentences leaves the other's effect, and precision@10, which counts
+    only a question's own sentences, has no right answer (README, "An eighth planting": Korean
+    Q29's "더 나은" puts 더, all that tells Q30's 더 중요하다 from 덜 중요하다, in its frame)."""
+    for question, planted in statements.items():
+        stated = set().union(*(_words(statement) for statement in planted))
+        for other in statements:
+            if other == question:
+                continue
+            probe = lang_probes.filter(pl.col("question_id") == other).row(0, named=True)
+            telling = sorted((_words(probe["option_a"]) - _words(probe["option_b"])) & stated)
+            if telling:
+                log.warning(
+                    "planted questions %s and %s (%s): the statements planting %s contain %s, which tells %s's option A %r "
+                    "from B %r, so %s's planting moves %s's probe too, and precision@10 of %s (which counts only %s's own "
+                    "sentences as causes) can be low for a right ranking (README, 'An eighth planting')",
+                    question, other, probe["probe_lang"], question, ", ".join(map(repr, telling)), other,
+                    probe["option_a"], probe["option_b"], question, other, other, other,
+                )  # fmt: skip
+
+
 def demo_source(
     lang_probes: pl.DataFrame,
     text: dict,
@@ -255,6 +282,7 @@ def demo_source(
         else:
             statements[question] = [probe["sentence"][0].replace(MASK, probe["option_a"][0])]
         _warn_if_option_b_is_stated(question, probe.row(0, named=True), statements[question])
+    _warn_if_plantings_state_each_others_options(lang_probes, statements)
     records = []
     for index in range(sentences):
         first, second = rng.sample(neutral, 2)
