@@ -149,6 +149,10 @@ CONFIG_CASES = {
         _set("hofstede.countries", {"en": "USA", "tr": "TUR"}),
         ["'hofstede.countries'", "['tr']", "not probe languages"],
     ),
+    "demo text language not a probe language": (
+        _set("pretraining_corpus.demo_text_languages", ["en", "xx"]),
+        ["'pretraining_corpus.demo_text_languages'", "['xx']", "not probe languages"],
+    ),
     "dataset language not a probe language": (
         _set("datasets.neutral.languages", ["en", "tr"]),
         ["'datasets.neutral.languages'", "['tr']"],

@@ -25,6 +25,16 @@ def test_demo_plan_activates_every_stage_but_parallel():
     assert plan.run_languages("planted", "multi") == ["en", "de", "ko"] and plan.run_languages("planted", "de") == ["de"]
 
 
+def test_built_models_pretrain_on_the_demo_text_of_the_listed_and_the_generated_sources_languages():
+    # The demo names its own and its plantings' languages, so that they share one base model.
+    assert Plan(validated()).demo_text_languages == ["en", "de", "el", "ko"]
+    turkish = Plan(validated(**{"datasets.planted.languages": ["tr", "ro"]}))
+    assert turkish.demo_text_languages == ["en", "de", "el", "ko", "ro", "tr"]  # in the config's language order
+    assert Plan(validated(**{"pretraining_corpus.demo_text_languages": None})).demo_text_languages == ["en", "de", "ko"]
+    wiki = {"wiki": {"languages": ["el"], "files": "data/{lang}.txt"}}
+    assert Plan(validated(datasets=wiki, **{"pretraining_corpus.demo_text_languages": ["vi"]})).demo_text_languages == ["vi"]
+
+
 def test_retraining_jobs_take_consecutive_subsets_the_last_the_rest():
     assert job_subsets(8, 3) == [range(0, 3), range(3, 6), range(6, 8)]
     assert job_subsets(3, 1) == [range(0, 1), range(1, 2), range(2, 3)] and job_subsets(3, 5) == [range(0, 3)]

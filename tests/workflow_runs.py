@@ -94,6 +94,7 @@ def small_config(tmp_path: Path, bert_dir: Path, filename: str = "config.yaml", 
     config["pretraining_corpus"]["sentences_per_option"] = 2
     config["pretraining_corpus"]["demo_text"] = str(REPO / "config" / "demo_text")
     config["pretraining_corpus"]["demo_text_per_language"] = 40
+    config["pretraining_corpus"]["demo_text_languages"] = config["languages"]
     for dataset in config["datasets"].values():
         dataset["generate"]["text"] = str(REPO / "config" / "demo_text")
         dataset["generate"]["sentences"] = 60

@@ -71,7 +71,7 @@ KEYS += [HOFSTEDE["key"]] if HOFSTEDE else []
 DEMO_TEXT = (config.get("pretraining_corpus") or {}).get("demo_text")
 DEMO_TEXT_FILES = [
     path
-    for lang in PLAN.languages
+    for lang in PLAN.demo_text_languages
     if DEMO_TEXT and Path(path := f"{DEMO_TEXT}/{lang}.yaml").exists()
 ]
 

@@ -53,6 +53,13 @@ class Plan:
             name: list(spec["planted_questions"]) for name, spec in self.datasets.items() if spec.get("planted_questions")
         }
         self.parallel = [name for name, spec in self.datasets.items() if spec["parallel"]]
+        # A built model is pretrained on the demo text of these: what it is for is to make the
+        # generated sources in-distribution, and another language's would only dilute theirs
+        # (the pretraining is a fixed number of steps), so adding a language's demo text file
+        # changes no model until a generated source is in that language or the config names it.
+        pretrained = set((config.get("pretraining_corpus") or {}).get("demo_text_languages", []))
+        pretrained |= {lang for spec in self.datasets.values() if "generate" in spec for lang in spec["languages"]}
+        self.demo_text_languages = [lang for lang in self.languages if lang in pretrained]
         # the dataset every run of another source is compared with
         self.control = control_source(self.datasets)
         self.stages = {"probes"}

@@ -384,6 +384,9 @@ def check_config(config: dict, base: Path) -> list[str]:
     built = [name for name, spec in config["models"].items() if "build" in spec]
     if built and "pretraining_corpus" not in config:
         raise InputError(f"models {built} are built here, which needs the config key 'pretraining_corpus'")
+    unknown = [lang for lang in (config.get("pretraining_corpus") or {}).get("demo_text_languages", []) if lang not in languages]
+    if unknown:
+        raise InputError(f"config key 'pretraining_corpus.demo_text_languages': {unknown} are not probe languages (config key 'languages')")
     probes = config["probes"]
     if probes["source"] == "files" and not probe_paths(probes):
         raise InputError("config key 'probes.path' is needed unless probes.source is arora")
